@@ -1,0 +1,1 @@
+"""Engine build, configuration and the `suban` command that runs the stack."""

@@ -1,0 +1,187 @@
+"""`suban`: one command for the whole stack.
+
+    suban up              build the engine if needed, start it, deploy, sync the directory,
+                          start workers and the web console (starts nothing twice)
+    suban down            stop exactly what `up` started
+    suban status          what runs, where
+    suban deploy          deploy all BPMN, DMN and forms (changed resources only)
+    suban sync-directory  sync deploy/config/directory.yaml into engine groups and users
+    suban workers         run the external-task workers in the foreground
+    suban console         run the web console in the foreground
+    suban test [ARGS]     run the test suite (pytest ARGS); it starts its own stack
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+from deploy import stack
+from deploy.settings import DEMO_PASSWORD, REPO_ROOT, Settings
+from external_tasks.camunda import EngineClient, EngineError
+
+
+def admin_client(settings: Settings) -> EngineClient:
+    return EngineClient(settings.engine_rest_url, settings.admin_user, settings.admin_password)
+
+
+def deploy_models(settings: Settings) -> None:
+    from deploy.deployment import deploy, model_files
+
+    files = model_files()
+    if not files:
+        stack.say("deploy: no BPMN, DMN or form files under bpmn/ and forms/")
+        return
+    result = deploy(admin_client(settings), files)
+    if result.deployed:
+        stack.say(f"deployed {len(result.deployed)} changed resource(s) "
+                  f"(deployment {result.deployment_id}): {', '.join(result.deployed)}")
+    else:
+        stack.say(f"deploy: all {len(result.unchanged)} resources unchanged, nothing deployed")
+
+
+def sync_directory(settings: Settings) -> None:
+    from deploy.directory import DirectorySync, load_directory
+
+    directory = load_directory()
+    report = DirectorySync(admin_client(settings), settings).run(directory)
+    stack.say(f"directory: {len(directory.units)} units, {len(directory.leaders)} leaders, "
+              f"{len(report.changes)} change(s) in the engine")
+
+
+def up(settings: Settings) -> None:
+    stack.build_engine()
+    for item in stack.COMPONENTS:
+        if item.name == "workers":
+            # Workers log in with the account the directory sync creates.
+            deploy_models(settings)
+            sync_directory(settings)
+        process, started = stack.start(settings, item)
+        if not started:
+            stack.say(f"{item.title} already running (pid {process.pid})")
+    print_summary(settings)
+
+
+def down(settings: Settings) -> None:
+    stopped = [item.title for item in reversed(stack.COMPONENTS) if stack.stop(settings, item)]
+    stack.say("stopped: " + ", ".join(stopped) if stopped else "nothing was running")
+
+
+def status(settings: Settings) -> int:
+    running = 0
+    for item in stack.COMPONENTS:
+        process = stack.running_process(settings, item.name)
+        healthy = process is not None and item.healthy(settings)
+        running += bool(process)
+        state = ("running" if healthy else "starting or unhealthy") if process else "stopped"
+        pid = f" (pid {process.pid})" if process else ""
+        print(f"{item.title:24} {state}{pid}")
+    print(f"{'data folder':24} {settings.data_dir}")
+    return 0 if running == len(stack.COMPONENTS) else 3
+
+
+def print_summary(settings: Settings) -> None:
+    from deploy.directory import load_directory
+
+    directory = load_directory()
+    examples = [unit for unit in directory.units if unit.id in ("hotline", "housing", "fengcheng")]
+    print(f"""
+宿事速办 is up.
+  Tasklist / Cockpit / Admin  {settings.engine_base_url}/camunda/app/
+  Engine REST API             {settings.engine_rest_url}
+  Web console                 {settings.console_url}/
+  Logs                        {settings.log_dir}
+
+Logins (user / password):
+  {settings.admin_user} / {'demo' if settings.admin_password == DEMO_PASSWORD else '(SUBAN_ADMIN_PASSWORD)'}   administrator""")
+    for unit in examples:
+        print(f"  {unit.demo_user} / {settings.demo_password}   {unit.name}")
+    print(f"  ... one demo user per unit: <unit id>01, {len(directory.units)} units in "
+          "deploy/config/directory.yaml")
+    warn_demo_passwords(settings)
+
+
+def warn_demo_passwords(settings: Settings) -> None:
+    if DEMO_PASSWORD in (settings.admin_password, settings.worker_password):
+        stack.say("WARNING: the admin or worker account uses the demo password. Set "
+                  "SUBAN_ADMIN_PASSWORD and SUBAN_WORKER_PASSWORD before real use.")
+
+
+def run_workers(settings: Settings) -> None:
+    import time
+
+    from external_tasks import build_router
+    from external_tasks.runtime import Worker, WorkerOptions, configure_logging
+
+    configure_logging()
+    client = EngineClient(settings.engine_rest_url, settings.worker_user, settings.worker_password,
+                          pool_size=settings.worker_concurrency + 4)
+    while True:  # wait for the engine; a wrong password is not worth waiting for
+        try:
+            client.get("/version")
+            break
+        except EngineError as exc:
+            if not exc.unreachable:
+                raise
+            logging.getLogger("suban.worker").warning("waiting for the engine: %s", exc)
+            time.sleep(2)
+    settings.run_dir.mkdir(parents=True, exist_ok=True)
+    stack.workers_ready_file(settings).touch()
+    Worker(client, build_router(), WorkerOptions(
+        max_tasks=settings.worker_max_tasks, concurrency=settings.worker_concurrency,
+        lock_ms=settings.worker_lock_ms, long_poll_ms=settings.worker_long_poll_ms,
+        retries=settings.worker_retries, backoff_ms=settings.worker_backoff_ms,
+        backoff_max_ms=settings.worker_backoff_max_ms)).run()
+
+
+def run_console(settings: Settings) -> None:
+    import waitress
+
+    from console import create_app
+
+    waitress.serve(create_app(settings), host="127.0.0.1", port=settings.console_port,
+                   threads=8, ident="suban-console")
+
+
+def run_tests(arguments: list[str]) -> None:
+    os.chdir(REPO_ROOT)
+    os.execv(sys.executable, [sys.executable, "-m", "pytest", *arguments])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="suban", description="宿事速办 12345 hotline stack")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, help_text in (("up", "start the whole stack"), ("down", "stop what up started"),
+                            ("status", "show what runs"), ("build", "build the engine jar"),
+                            ("deploy", "deploy BPMN, DMN and forms"),
+                            ("sync-directory", "sync the directory of units into the engine"),
+                            ("workers", "run the workers in the foreground"),
+                            ("console", "run the web console in the foreground")):
+        commands.add_parser(name, help=help_text)
+    test = commands.add_parser("test", help="run the test suite")
+    test.add_argument("pytest_args", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+
+    if args.command == "test":
+        run_tests(args.pytest_args)
+    settings = Settings.from_env()
+    actions = {
+        "up": up, "down": down, "status": status, "deploy": deploy_models,
+        "build": lambda _: stack.build_engine(force=True), "sync-directory": sync_directory,
+        "workers": run_workers, "console": run_console,
+    }
+    from deploy.deployment import DeploymentRefused
+    from deploy.directory import DirectoryError
+
+    try:
+        return actions[args.command](settings) or 0
+    except (stack.StackError, EngineError, DeploymentRefused, DirectoryError) as exc:
+        stack.say(f"error: {exc}")
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

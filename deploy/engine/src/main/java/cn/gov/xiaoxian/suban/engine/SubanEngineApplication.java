@@ -1,0 +1,55 @@
+package cn.gov.xiaoxian.suban.engine;
+
+import java.util.Map;
+
+import org.camunda.bpm.engine.rest.security.auth.ProcessEngineAuthenticationFilter;
+import org.camunda.bpm.engine.rest.security.auth.impl.HttpBasicAuthenticationProvider;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.annotation.Value;
+import org.springframework.boot.SpringApplication;
+import org.springframework.boot.autoconfigure.SpringBootApplication;
+import org.springframework.boot.context.event.ApplicationReadyEvent;
+import org.springframework.boot.web.servlet.FilterRegistrationBean;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.event.EventListener;
+
+/**
+ * The 宿事速办 process engine: Camunda 7 with its REST API and the Tasklist, Cockpit and Admin
+ * webapps. Everything else (deployment, directory, workers) talks to it over REST.
+ */
+@SpringBootApplication
+public class SubanEngineApplication {
+
+  private static final Logger LOG = LoggerFactory.getLogger(SubanEngineApplication.class);
+
+  /** The password shipped for the embedded demo; any other deployment must replace it. */
+  static final String DEMO_ADMIN_PASSWORD = "demo";
+
+  public static void main(String[] args) {
+    SpringApplication.run(SubanEngineApplication.class, args);
+  }
+
+  /** The REST API is open by default; every call must carry HTTP Basic credentials. */
+  @Bean
+  public FilterRegistrationBean<ProcessEngineAuthenticationFilter> engineRestAuthentication() {
+    FilterRegistrationBean<ProcessEngineAuthenticationFilter> registration =
+        new FilterRegistrationBean<>(new ProcessEngineAuthenticationFilter());
+    registration.setName("engine-rest-basic-authentication");
+    registration.addUrlPatterns("/engine-rest/*");
+    registration.setInitParameters(Map.of(
+        ProcessEngineAuthenticationFilter.AUTHENTICATION_PROVIDER_PARAM,
+        HttpBasicAuthenticationProvider.class.getName()));
+    return registration;
+  }
+
+  @EventListener(ApplicationReadyEvent.class)
+  public void warnAboutDemoPassword(ApplicationReadyEvent event) {
+    String adminPassword =
+        event.getApplicationContext().getEnvironment().getProperty("camunda.bpm.admin-user.password");
+    if (DEMO_ADMIN_PASSWORD.equals(adminPassword)) {
+      LOG.warn("SECURITY: the admin user still has the demo password '{}'. "
+          + "Set SUBAN_ADMIN_PASSWORD before this engine holds real appeals.", DEMO_ADMIN_PASSWORD);
+    }
+  }
+}

@@ -1,0 +1,347 @@
+"""Worker runtime: topic handlers as plain functions, run against the engine's external tasks.
+
+    router = TaskRouter()
+
+    @router.task("compute-deadlines")
+    def compute_deadlines(receivedAt, kind, urgency="normal"):
+        ...
+        return {"completionDeadline": deadline}
+
+A handler's parameters name the process variables it reads (only those are fetched); a parameter
+annotated `LockedTask` receives the task itself. Its returned dict holds the variables it sets.
+Raising `BpmnError` is a business outcome the model catches; any other exception is a fault:
+the task is failed with a retry count and an exponential backoff, and the last failure leaves an
+incident that Cockpit shows. The engine may deliver a task twice: handlers must be idempotent.
+"""
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import inspect
+import json
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+import traceback
+import typing
+
+from external_tasks.camunda import (Complete, EngineClient, EngineError, FetchAndLock,
+                                    HandleBPMNError, LockedTask)
+
+import pycamunda.externaltask
+
+log = logging.getLogger("suban.worker")
+
+
+class BpmnError(Exception):
+    """A business outcome: the model's error boundary event with this code takes over."""
+
+    def __init__(self, code: str, message: str = "", variables: dict | None = None):
+        super().__init__(message or code)
+        self.code = code
+        self.message = message
+        self.variables = variables or {}
+
+
+@dataclasses.dataclass(frozen=True)
+class Handler:
+    topic: str
+    function: typing.Callable[..., dict | None]
+    variables: tuple[str, ...] | None  # None: the handler takes **kwargs, so fetch all
+    required: frozenset[str]
+    task_parameter: str | None
+    lock_ms: int | None
+    retries: int | None
+
+    def call(self, task: LockedTask) -> dict:
+        missing = sorted(name for name in self.required if name not in task.variables)
+        if missing:
+            raise KeyError(f"process variable(s) {', '.join(missing)} missing for topic "
+                           f"'{self.topic}' ({self.function.__module__}.{self.function.__name__})")
+        if self.variables is None:
+            kwargs = dict(task.variables)
+        else:
+            kwargs = {name: task.variables[name] for name in self.variables if name in task.variables}
+        if self.task_parameter:
+            kwargs[self.task_parameter] = task
+        result = self.function(**kwargs)
+        if result is None:
+            return {}
+        if not isinstance(result, dict):
+            raise TypeError(f"handler for '{self.topic}' returned {type(result).__name__}, "
+                            "expected a dict of variables")
+        return result
+
+
+class TaskRouter:
+    """Collects topic handlers; routers of several modules combine with `include`."""
+
+    def __init__(self):
+        self.handlers: dict[str, Handler] = {}
+
+    def task(self, topic: str, *, lock_ms: int | None = None, retries: int | None = None):
+        def register(function):
+            self._add(_handler_for(topic, function, lock_ms, retries))
+            return function
+        return register
+
+    def include(self, other: "TaskRouter") -> None:
+        for handler in other.handlers.values():
+            self._add(handler)
+
+    def _add(self, handler: Handler) -> None:
+        if handler.topic in self.handlers:
+            raise ValueError(f"topic '{handler.topic}' has two handlers")
+        self.handlers[handler.topic] = handler
+
+
+def _handler_for(topic, function, lock_ms, retries) -> Handler:
+    names, required, task_parameter, takes_all = [], set(), None, False
+    hints = typing.get_type_hints(function)
+    for parameter in inspect.signature(function).parameters.values():
+        if parameter.kind is parameter.VAR_KEYWORD:
+            takes_all = True
+        elif hints.get(parameter.name) is LockedTask:
+            task_parameter = parameter.name
+        elif parameter.kind in (parameter.VAR_POSITIONAL, parameter.POSITIONAL_ONLY):
+            raise TypeError(f"{function.__name__}: handler parameters must be named variables")
+        else:
+            names.append(parameter.name)
+            if parameter.default is parameter.empty:
+                required.add(parameter.name)
+    return Handler(topic, function, None if takes_all else tuple(names), frozenset(required),
+                   task_parameter, lock_ms, retries)
+
+
+@dataclasses.dataclass(frozen=True)
+class WorkerOptions:
+    max_tasks: int = 10
+    concurrency: int = 4
+    lock_ms: int = 60_000
+    long_poll_ms: int = 10_000
+    retries: int = 3
+    backoff_ms: int = 1_000
+    backoff_max_ms: int = 300_000
+    process_definition_keys: tuple[str, ...] = ()
+    worker_id: str = dataclasses.field(
+        default_factory=lambda: f"suban-{socket.gethostname()}-{os.getpid()}")
+
+
+def retry_backoff_ms(attempt: int, options: WorkerOptions) -> int:
+    """Wait before attempt `attempt + 1`: backoff, doubling per attempt, capped."""
+    return min(options.backoff_ms * 2 ** max(attempt - 1, 0), options.backoff_max_ms)
+
+
+class Worker:
+    """Fetches and locks the router's topics, runs handlers concurrently, reports outcomes."""
+
+    def __init__(self, client: EngineClient, router: TaskRouter, options: WorkerOptions):
+        self.client = client
+        self.router = router
+        self.options = options
+        self._stopping = threading.Event()
+        self._slots = threading.BoundedSemaphore(options.concurrency)
+        self._held: dict[str, tuple[LockedTask, float]] = {}  # task id → (task, lock expiry)
+        self._held_lock = threading.Lock()
+        self._closed = threading.Event()
+        # A long poll holds the request open on the engine: the HTTP timeout must outlast it.
+        client.session.timeout_s = max(client.session.timeout_s, options.long_poll_ms / 1000 + 10)
+        self._pool = concurrent.futures.ThreadPoolExecutor(options.concurrency,
+                                                           thread_name_prefix="suban-task")
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def run(self) -> None:
+        """Work until `stop()` (or SIGTERM/SIGINT when run in the main thread)."""
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(signum, lambda *_: self.stop())
+        keeper = threading.Thread(target=self._keep_locks, name="suban-lock-keeper", daemon=True)
+        keeper.start()
+        log.info("worker started", extra={"worker_id": self.options.worker_id,
+                                          "topics": sorted(self.router.handlers)})
+        failures = 0
+        try:
+            while not self._stopping.is_set():
+                free = self._acquire_slots()
+                if not free:
+                    continue
+                try:
+                    tasks = self._fetch(free)
+                    failures = 0
+                except EngineError as exc:
+                    self._release(free)
+                    failures += 1
+                    wait = retry_backoff_ms(failures, self.options) / 1000
+                    log.warning("fetch failed, retrying in %.1fs: %s", wait, exc)
+                    self._stopping.wait(wait)
+                    continue
+                self._release(free - len(tasks))
+                for task in tasks:
+                    if self._stopping.is_set():
+                        self._unlock(task)
+                        self._release(1)
+                    else:
+                        self._hold(task)
+                        self._pool.submit(self._execute, task)
+        finally:
+            self._shutdown()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    def _shutdown(self) -> None:
+        """Let running handlers finish within their lock; unlock whatever is still held."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        with self._held_lock:
+            leftovers = [task for task, _ in self._held.values()]
+        for task in leftovers:
+            self._unlock(task)
+        self._closed.set()
+        log.info("worker stopped", extra={"worker_id": self.options.worker_id})
+
+    # -- slots ---------------------------------------------------------------------------------
+    def _acquire_slots(self) -> int:
+        if not self._slots.acquire(timeout=0.5):
+            return 0
+        free = 1
+        while free < min(self.options.max_tasks, self.options.concurrency) and \
+                self._slots.acquire(blocking=False):
+            free += 1
+        return free
+
+    def _release(self, count: int) -> None:
+        for _ in range(count):
+            self._slots.release()
+
+    # -- engine calls --------------------------------------------------------------------------
+    def _fetch(self, max_tasks: int) -> list[LockedTask]:
+        if not self.router.handlers:
+            self._stopping.wait(self.options.long_poll_ms / 1000)
+            return []
+        request = FetchAndLock(self.client.rest_url, worker_id=self.options.worker_id,
+                               max_tasks=max_tasks, async_response_timeout=self.options.long_poll_ms)
+        for handler in self.router.handlers.values():
+            request.add_topic(handler.topic, handler.lock_ms or self.options.lock_ms,
+                              variables=handler.variables,
+                              process_definition_keys=self.options.process_definition_keys)
+        return self.client.send(request)
+
+    def _lock_ms(self, task: LockedTask) -> int:
+        handler = self.router.handlers.get(task.topic)
+        return (handler.lock_ms if handler and handler.lock_ms else self.options.lock_ms)
+
+    def _hold(self, task: LockedTask) -> None:
+        with self._held_lock:
+            self._held[task.id] = (task, time.monotonic() + self._lock_ms(task) / 1000)
+
+    def _drop(self, task: LockedTask) -> None:
+        with self._held_lock:
+            self._held.pop(task.id, None)
+
+    def _keep_locks(self) -> None:
+        """Extend the lock of a handler that runs long, before the engine gives its task away."""
+        while not self._closed.wait(0.5):
+            now = time.monotonic()
+            with self._held_lock:
+                due = [task for task, expiry in self._held.values()
+                       if expiry - now < self._lock_ms(task) / 3000]
+            for task in due:
+                lock_ms = self._lock_ms(task)
+                try:
+                    self.client.send(pycamunda.externaltask.ExtendLock(
+                        self.client.rest_url, id_=task.id, new_duration=lock_ms,
+                        worker_id=self.options.worker_id))
+                except EngineError as exc:
+                    _task_log(task).warning("lock extension failed: %s", exc)
+                    continue
+                with self._held_lock:
+                    if task.id in self._held:
+                        self._held[task.id] = (task, time.monotonic() + lock_ms / 1000)
+                _task_log(task).info("lock extended by %d ms", lock_ms)
+
+    def _unlock(self, task: LockedTask) -> None:
+        try:
+            self.client.send(pycamunda.externaltask.Unlock(self.client.rest_url, id_=task.id))
+            _task_log(task).info("unlocked on shutdown")
+        except EngineError as exc:
+            _task_log(task).warning("unlock failed, the lock will expire: %s", exc)
+        self._drop(task)
+
+    # -- one task ------------------------------------------------------------------------------
+    def _execute(self, task: LockedTask) -> None:
+        logger = _task_log(task)
+        handler = self.router.handlers[task.topic]
+        started = time.monotonic()
+        try:
+            try:
+                variables = handler.call(task)
+            except BpmnError as error:
+                request = HandleBPMNError(self.client.rest_url, id_=task.id,
+                                          worker_id=self.options.worker_id,
+                                          error_code=error.code, error_message=error.message)
+                request.set_variables(error.variables)
+                self.client.send(request)
+                logger.info("business error %s raised: %s", error.code, error.message)
+            except Exception as fault:  # noqa: BLE001 - every fault becomes a retry or an incident
+                self._fail(task, handler, fault)
+            else:
+                request = Complete(self.client.rest_url, id_=task.id,
+                                   worker_id=self.options.worker_id)
+                request.set_variables(variables)
+                self.client.send(request)
+                logger.info("completed in %.0f ms", (time.monotonic() - started) * 1000)
+        except EngineError as exc:
+            # The task stays locked until its lock expires; the engine then hands it out again.
+            logger.error("could not report the outcome to the engine: %s", exc)
+        finally:
+            self._drop(task)
+            self._release(1)
+
+    def _fail(self, task: LockedTask, handler: Handler, fault: Exception) -> None:
+        allowed = handler.retries if handler.retries is not None else self.options.retries
+        remaining = max((task.retries if task.retries is not None else allowed) - 1, 0)
+        attempt = allowed - remaining
+        backoff = retry_backoff_ms(attempt, self.options)
+        message = f"{type(fault).__name__}: {fault}"[:600]
+        self.client.send(pycamunda.externaltask.HandleFailure(
+            self.client.rest_url, id_=task.id, worker_id=self.options.worker_id,
+            error_message=message, error_details=traceback.format_exc(),
+            retries=remaining, retry_timeout=backoff if remaining else 0))
+        if remaining:
+            _task_log(task).warning("failed (%s), %d retries left, next in %d ms",
+                                    message, remaining, backoff)
+        else:
+            _task_log(task).error("failed for the last time, incident raised: %s", message)
+
+
+def _task_log(task: LockedTask) -> logging.LoggerAdapter:
+    return logging.LoggerAdapter(log, {"task_id": task.id, "topic": task.topic,
+                                       "business_key": task.business_key,
+                                       "process_instance_id": task.process_instance_id})
+
+
+class JsonLogFormatter(logging.Formatter):
+    """One JSON object a line, carrying the task fields a LoggerAdapter added."""
+
+    FIELDS = ("task_id", "topic", "business_key", "process_instance_id", "worker_id", "topics")
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"), "level": record.levelname,
+                 "logger": record.name, "message": record.getMessage()}
+        for field in self.FIELDS:
+            if getattr(record, field, None) is not None:
+                entry[field] = getattr(record, field)
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonLogFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)

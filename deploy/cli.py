@@ -29,11 +29,11 @@ def admin_client(settings: Settings) -> EngineClient:
 def deploy_models(settings: Settings) -> None:
     from deploy.deployment import deploy, model_files
 
-    files = model_files()
+    files = model_files(settings.models_dir)
     if not files:
-        stack.say("deploy: no BPMN, DMN or form files under bpmn/ and forms/")
+        stack.say(f"deploy: no BPMN, DMN or form files under {settings.models_dir}/bpmn and /forms")
         return
-    result = deploy(admin_client(settings), files)
+    result = deploy(admin_client(settings), files, settings.models_dir)
     if result.deployed:
         stack.say(f"deployed {len(result.deployed)} changed resource(s) "
                   f"(deployment {result.deployment_id}): {', '.join(result.deployed)}")
@@ -150,6 +150,9 @@ def run_tests(arguments: list[str]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["test"]:
+        run_tests(argv[1:])  # everything after `test` belongs to pytest
     parser = argparse.ArgumentParser(prog="suban", description="宿事速办 12345 hotline stack")
     commands = parser.add_subparsers(dest="command", required=True)
     for name, help_text in (("up", "start the whole stack"), ("down", "stop what up started"),
@@ -159,12 +162,8 @@ def main(argv: list[str] | None = None) -> int:
                             ("workers", "run the workers in the foreground"),
                             ("console", "run the web console in the foreground")):
         commands.add_parser(name, help=help_text)
-    test = commands.add_parser("test", help="run the test suite")
-    test.add_argument("pytest_args", nargs=argparse.REMAINDER)
+    commands.add_parser("test", help="run the test suite; further arguments go to pytest")
     args = parser.parse_args(argv)
-
-    if args.command == "test":
-        run_tests(args.pytest_args)
     settings = Settings.from_env()
     actions = {
         "up": up, "down": down, "status": status, "deploy": deploy_models,

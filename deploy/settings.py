@@ -29,6 +29,7 @@ def _int(env: dict, name: str, default: int) -> int:
 @dataclasses.dataclass(frozen=True)
 class Settings:
     data_dir: Path
+    models_dir: Path
     engine_port: int
     console_port: int
     admin_user: str
@@ -53,6 +54,7 @@ class Settings:
         data_dir = Path(env.get("SUBAN_DATA_DIR") or REPO_ROOT / "data").resolve()
         return cls(
             data_dir=data_dir,
+            models_dir=Path(env.get("SUBAN_MODELS_DIR") or REPO_ROOT).resolve(),
             engine_port=_int(env, "SUBAN_ENGINE_PORT", 8080),
             console_port=_int(env, "SUBAN_CONSOLE_PORT", 8090),
             admin_user=env.get("SUBAN_ADMIN_USER") or "admin",

@@ -109,7 +109,9 @@ class EngineClient:
             message, details = _engine_message(response)
             raise EngineError(f"{method} {path} → {response.status_code}: {message}",
                               response.status_code, details)
-        if not expect_json or response.status_code == 204 or not response.content:
+        if not expect_json:
+            return response.content.decode("utf-8", errors="replace")  # the engine sends UTF-8
+        if response.status_code == 204 or not response.content:
             return None
         return response.json()
 

@@ -1,0 +1,122 @@
+"""One stack per test session: the real engine (built by `suban`), deployed models, the
+directory, workers and console, on free ports and in a fresh data folder."""
+from __future__ import annotations
+
+import socket
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from deploy import cli, stack
+from deploy.deployment import deploy
+from deploy.settings import Settings
+from external_tasks.camunda import EngineClient, to_typed_map
+from external_tasks.runtime import TaskRouter, Worker, WorkerOptions
+
+TESTS = Path(__file__).resolve().parent
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def stack_settings(data_dir: Path, **overrides: str) -> Settings:
+    env = {"SUBAN_DATA_DIR": str(data_dir), "SUBAN_ENGINE_PORT": str(free_port()),
+           "SUBAN_CONSOLE_PORT": str(free_port())}
+    return Settings.from_env(env | overrides)
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory) -> Settings:
+    settings = stack_settings(tmp_path_factory.mktemp("stack"))
+    try:
+        cli.up(settings)
+    except BaseException:
+        cli.down(settings)
+        raise
+    yield settings
+    cli.down(settings)
+
+
+@pytest.fixture(scope="session")
+def engine(settings) -> EngineClient:
+    """The engine as its administrator."""
+    return cli.admin_client(settings)
+
+
+@pytest.fixture(scope="session")
+def as_user(settings):
+    """The engine as a demo user, the way Tasklist calls it for that user."""
+    clients: dict[str, EngineClient] = {}
+
+    def client(user_id: str) -> EngineClient:
+        if user_id not in clients:
+            clients[user_id] = EngineClient(settings.engine_rest_url, user_id,
+                                            settings.demo_password)
+        return clients[user_id]
+    return client
+
+
+@pytest.fixture(scope="session")
+def test_models(engine) -> None:
+    files = sorted((TESTS / "bpmn").glob("*.bpmn"))
+    deploy(engine, files, root=TESTS, name="suban-tests")
+
+
+@pytest.fixture
+def start_instance(engine, test_models):
+    """Start test process instances; those still running at the end of the test are deleted,
+    so no test's worker meets another test's tasks."""
+    started = []
+
+    def start(key: str, variables: dict | None = None) -> dict:
+        business_key = f"TEST-{uuid.uuid4().hex[:10]}"
+        instance = engine.post(f"/process-definition/key/{key}/start", {
+            "businessKey": business_key, "variables": to_typed_map(variables)})
+        started.append(instance["id"])
+        return instance | {"businessKey": business_key}
+
+    yield start
+    running = engine.post("/process-instance", {"processInstanceIds": started}) if started else []
+    for instance in running:
+        engine.rest("DELETE", f"/process-instance/{instance['id']}",
+                    params={"skipCustomListeners": "true"})
+
+
+def wait_until(condition, timeout: float = 20, interval: float = 0.1, what: str = "condition"):
+    """Poll `condition` until it returns something truthy (and return that)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+@pytest.fixture
+def run_worker(settings):
+    """Run a Worker for `router` in a thread for the rest of the test."""
+    running: list[tuple[Worker, threading.Thread]] = []
+
+    def run(router: TaskRouter, **options) -> Worker:
+        client = EngineClient(settings.engine_rest_url, settings.worker_user,
+                              settings.worker_password)
+        defaults = {"long_poll_ms": 1_000, "backoff_ms": 100, "lock_ms": 10_000}
+        worker = Worker(client, router, WorkerOptions(**(defaults | options)))
+        thread = threading.Thread(target=worker.run, daemon=True)
+        thread.start()
+        running.append((worker, thread))
+        return worker
+
+    yield run
+    for worker, thread in running:
+        worker.stop()
+    for worker, thread in running:
+        thread.join(timeout=30)
+        assert not thread.is_alive(), "worker did not stop"

@@ -1,0 +1,104 @@
+"""`suban up` / `down` / `status` as an operator runs them: a second, separate stack."""
+import os
+import shutil
+import subprocess
+import sys
+import socket
+
+import psutil
+import pytest
+
+from deploy import stack
+from deploy.settings import REPO_ROOT, Settings
+from tests.conftest import TESTS, stack_settings
+
+
+def suban(settings: Settings, *args: str, env: dict | None = None, timeout: float = 400):
+    environment = os.environ | settings.to_env() | (env or {})
+    return subprocess.run([sys.executable, "-m", "deploy.cli", *args], cwd=REPO_ROOT,
+                          env=environment, capture_output=True, text=True, timeout=timeout)
+
+
+def recorded_pids(settings: Settings) -> dict[str, int]:
+    return {item.name: process.pid for item in stack.COMPONENTS
+            if (process := stack.running_process(settings, item.name))}
+
+
+@pytest.fixture
+def second_stack(tmp_path, settings):
+    own = stack_settings(tmp_path / "second")
+    yield own
+    suban(own, "down")
+
+
+def test_up_is_idempotent_and_down_leaves_no_process(second_stack):
+    first = suban(second_stack, "up")
+    assert first.returncode == 0, first.stderr
+    assert "宿事速办 is up" in first.stdout
+    assert "hotline01 / demo" in first.stdout
+    pids = recorded_pids(second_stack)
+    assert set(pids) == {"engine", "workers", "console"}
+    processes = [psutil.Process(pid) for pid in pids.values()]
+    family = {child.pid for process in processes for child in process.children(recursive=True)}
+
+    again = suban(second_stack, "up")
+    assert again.returncode == 0, again.stderr
+    assert again.stderr.count("already running") == 3
+    assert "0 change(s) in the engine" in again.stderr
+    assert recorded_pids(second_stack) == pids
+
+    status = suban(second_stack, "status")
+    assert status.returncode == 0 and status.stdout.count("running (pid") == 3
+
+    down = suban(second_stack, "down")
+    assert down.returncode == 0, down.stderr
+    for pid in set(pids.values()) | family:
+        assert not psutil.pid_exists(pid) or \
+            psutil.Process(pid).status() == psutil.STATUS_ZOMBIE, f"pid {pid} survived down"
+    assert not stack.port_in_use(second_stack.engine_port)
+    assert not stack.port_in_use(second_stack.console_port)
+    assert suban(second_stack, "status").returncode == 3
+    assert list((second_stack.data_dir / "logs").glob("*.log"))
+
+
+def test_port_taken_names_the_port_and_the_setting(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        own = stack_settings(tmp_path / "busy", SUBAN_ENGINE_PORT=str(port))
+        result = suban(own, "up")
+    assert result.returncode == 1
+    assert f"port {port} is already in use" in result.stderr
+    assert "SUBAN_ENGINE_PORT" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_java_says_what_to_install(tmp_path):
+    bare = tmp_path / "bin"
+    bare.mkdir()
+    os.symlink(sys.executable, bare / "python3")
+    own = stack_settings(tmp_path / "nojava")
+    result = suban(own, "up", env={"PATH": str(bare)})
+    assert result.returncode == 1
+    assert "'java' was not found" in result.stderr
+    assert "openjdk-17" in result.stderr
+
+
+def test_wrong_credentials_give_a_clear_message(settings):
+    # A spare account: the engine delays further logins of a user after a failed one.
+    result = suban(settings, "deploy", env={"SUBAN_ADMIN_USER": "congress01",
+                                            "SUBAN_ADMIN_PASSWORD": "wrong-password",
+                                            "SUBAN_MODELS_DIR": str(TESTS)})
+    assert result.returncode == 1
+    assert "refused the credentials of user 'congress01' (401 Unauthorized)" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_maven_says_what_to_install(tmp_path, monkeypatch):
+    monkeypatch.setattr(stack, "engine_jar_is_current", lambda: False)
+    real_which = shutil.which
+    monkeypatch.setattr(stack.shutil, "which",
+                        lambda tool: None if tool == "mvn" else real_which(tool))
+    with pytest.raises(stack.StackError, match="'mvn' was not found.*apt-get install maven"):
+        stack.build_engine()

@@ -1,0 +1,226 @@
+"""The worker runtime against the real engine: complete, BPMN error, retries → incident,
+lock extension, graceful stop and structured logs."""
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from external_tasks.camunda import EngineClient, LockedTask, from_typed
+from external_tasks.runtime import (BpmnError, JsonLogFormatter, TaskRouter, WorkerOptions,
+                                    retry_backoff_ms)
+from tests.conftest import TESTS, wait_until
+
+
+def current_activity(engine, instance_id):
+    tasks = engine.get("/task", processInstanceId=instance_id)
+    return tasks[0]["taskDefinitionKey"] if tasks else None
+
+
+def variables(engine, instance_id):
+    return {name: from_typed(typed) for name, typed in engine.get(
+        f"/process-instance/{instance_id}/variables", deserializeValues="false").items()}
+
+
+def test_plain_function_reads_and_sets_variables(engine, start_instance, run_worker):
+    router = TaskRouter()
+    seen = []
+
+    @router.task("test-echo")
+    def echo(title: str, count: int, task: LockedTask, missing_is_fine: str = "默认"):
+        seen.append((task.business_key, missing_is_fine))
+        return {"echoed": f"{title}×{count}", "tags": ["a", "b"], "twice": count * 2}
+
+    instance = start_instance("test_echo", {"title": "路灯不亮", "count": 21})
+    run_worker(router)
+    wait_until(lambda: current_activity(engine, instance["id"]) == "Task_Inspect",
+               what="the echo task to complete")
+    values = variables(engine, instance["id"])
+    assert values["echoed"] == "路灯不亮×21"
+    assert values["twice"] == 42
+    assert values["tags"] == ["a", "b"]  # a Json variable
+    assert seen == [(instance["businessKey"], "默认")]
+
+
+def test_bpmn_error_takes_the_modelled_path(engine, start_instance, run_worker):
+    router = TaskRouter()
+
+    @router.task("test-check")
+    def check(documents: str):
+        if documents == "缺失":
+            raise BpmnError("REJECTED", "材料不全", {"rejectReason": "缺少身份证明"})
+        return {"checked": True}
+
+    rejected = start_instance("test_outcomes", {"documents": "缺失"})
+    accepted = start_instance("test_outcomes", {"documents": "齐全"})
+    run_worker(router)
+    wait_until(lambda: current_activity(engine, rejected["id"]) == "Task_Rejected",
+               what="the error boundary path")
+    wait_until(lambda: current_activity(engine, accepted["id"]) == "Task_Accepted",
+               what="the normal path")
+    values = variables(engine, rejected["id"])
+    assert values["rejectReason"] == "缺少身份证明"
+    assert values["errorCode"] == "REJECTED"
+    assert values["errorMessage"] == "材料不全"
+    assert engine.get("/incident", processInstanceId=rejected["id"]) == []
+
+
+def test_fault_is_retried_with_backoff_then_becomes_an_incident(engine, start_instance,
+                                                                run_worker):
+    router = TaskRouter()
+    attempts = []
+
+    @router.task("test-check", retries=3)
+    def check(documents: str):
+        attempts.append(time.monotonic())
+        raise ConnectionError("短信网关无响应")
+
+    instance = start_instance("test_outcomes", {"documents": "齐全"})
+    run_worker(router, backoff_ms=300)
+    incidents = wait_until(lambda: engine.get("/incident", processInstanceId=instance["id"]),
+                           what="an incident")
+    assert len(attempts) == 3
+    assert incidents[0]["incidentType"] == "failedExternalTask"
+    assert "ConnectionError: 短信网关无响应" in incidents[0]["incidentMessage"]
+    # Backoff doubles: ≥ 0.3 s before the second attempt, ≥ 0.6 s before the third.
+    assert attempts[1] - attempts[0] >= 0.29
+    assert attempts[2] - attempts[1] >= 0.59
+    task = engine.get("/external-task", processInstanceId=instance["id"])[0]
+    assert task["retries"] == 0
+    details = engine.rest("GET", f"/external-task/{task['id']}/errorDetails", expect_json=False)
+    assert "Traceback" in details and "短信网关无响应" in details
+
+
+def test_missing_variable_is_a_fault_naming_it(engine, start_instance, run_worker):
+    router = TaskRouter()
+
+    @router.task("test-check", retries=1)
+    def check(documents: str, applicant: str):
+        return {}
+
+    instance = start_instance("test_outcomes", {"documents": "齐全"})
+    run_worker(router)
+    incidents = wait_until(lambda: engine.get("/incident", processInstanceId=instance["id"]),
+                           what="an incident")
+    assert "applicant" in incidents[0]["incidentMessage"]
+
+
+def test_incident_retried_from_cockpit_runs_again(engine, start_instance, run_worker):
+    router = TaskRouter()
+    healthy = threading.Event()
+
+    @router.task("test-check", retries=1)
+    def check(documents: str):
+        if not healthy.is_set():
+            raise RuntimeError("下游系统暂不可用")
+        return {"checked": True}
+
+    instance = start_instance("test_outcomes", {"documents": "齐全"})
+    run_worker(router)
+    wait_until(lambda: engine.get("/incident", processInstanceId=instance["id"]),
+               what="an incident")
+    healthy.set()
+    task = engine.get("/external-task", processInstanceId=instance["id"])[0]
+    engine.rest("PUT", f"/external-task/{task['id']}/retries", json={"retries": 1})
+    wait_until(lambda: current_activity(engine, instance["id"]) == "Task_Accepted",
+               what="the retried task to complete")
+    assert engine.get("/incident", processInstanceId=instance["id"]) == []
+
+
+def test_slow_handler_keeps_its_lock(engine, start_instance, run_worker):
+    router = TaskRouter()
+    calls = []
+
+    @router.task("test-echo", lock_ms=1_500)
+    def slow(title: str):
+        calls.append(title)
+        time.sleep(4)
+        return {"echoed": title}
+
+    instance = start_instance("test_echo", {"title": "慢", "count": 1})
+    worker = run_worker(router)
+    # A second worker on the same topic would take the task if its lock ran out.
+    rival_router = TaskRouter()
+    rival_router.task("test-echo")(slow)
+    run_worker(rival_router)
+    wait_until(lambda: current_activity(engine, instance["id"]) == "Task_Inspect", timeout=30,
+               what="the slow task to complete")
+    assert calls == ["慢"]
+    assert worker.options.worker_id
+
+
+def test_stop_finishes_running_handlers_and_unlocks_the_rest(engine, start_instance, run_worker):
+    router = TaskRouter()
+    started, release = threading.Event(), threading.Event()
+
+    @router.task("test-echo")
+    def blocking(title: str):
+        started.set()
+        release.wait(10)
+        return {"echoed": title}
+
+    first = start_instance("test_echo", {"title": "一", "count": 1})
+    worker = run_worker(router, concurrency=1, max_tasks=1)
+    assert started.wait(20)
+    second = start_instance("test_echo", {"title": "二", "count": 1})
+    worker.stop()
+    release.set()
+    wait_until(lambda: current_activity(engine, first["id"]) == "Task_Inspect",
+               what="the running handler to finish")
+    # The second task was never taken, or was unlocked on the way out.
+    time.sleep(1.5)
+    pending = engine.get("/external-task", processInstanceId=second["id"])
+    assert pending and pending[0]["lockExpirationTime"] is None
+
+
+def test_sigterm_stops_a_worker_process_gracefully(settings, engine, start_instance):
+    instance = start_instance("test_echo", {"title": "终止", "count": 1})
+    env = os.environ | settings.to_env()
+    process = subprocess.Popen([sys.executable, str(TESTS / "slow_worker.py")], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    wait_until(lambda: engine.get("/external-task", processInstanceId=instance["id"],
+                                  locked="true"), what="the worker to lock the task")
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=30)
+    assert process.returncode == 0, output
+    assert current_activity(engine, instance["id"]) == "Task_Inspect", output
+    lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    completed = [line for line in lines if line["message"].startswith("completed")]
+    assert completed and completed[0]["business_key"] == instance["businessKey"]
+    assert completed[0]["topic"] == "test-echo" and completed[0]["task_id"]
+    assert any(line["message"] == "worker stopped" for line in lines)
+
+
+def test_json_log_lines_carry_task_fields():
+    record = logging.LogRecord("suban.worker", logging.INFO, __file__, 1, "completed in %d ms",
+                               (12,), None)
+    record.task_id, record.topic, record.business_key = "t-1", "route-appeal", "XS20261127-0001"
+    entry = json.loads(JsonLogFormatter().format(record))
+    assert entry == entry | {"message": "completed in 12 ms", "task_id": "t-1",
+                             "topic": "route-appeal", "business_key": "XS20261127-0001",
+                             "level": "INFO"}
+
+
+def test_backoff_doubles_up_to_the_cap():
+    options = WorkerOptions(backoff_ms=500, backoff_max_ms=3_000)
+    assert [retry_backoff_ms(n, options) for n in (1, 2, 3, 4, 5)] == [500, 1000, 2000, 3000, 3000]
+
+
+def test_a_topic_cannot_have_two_handlers():
+    router = TaskRouter()
+    router.task("x")(lambda: None)
+    with pytest.raises(ValueError, match="topic 'x' has two handlers"):
+        router.task("x")(lambda: None)
+
+
+def test_wrong_worker_password_names_the_problem(settings):
+    from external_tasks.camunda import EngineError
+
+    client = EngineClient(settings.engine_rest_url, "nosuchworker", "wrong")
+    with pytest.raises(EngineError, match="401"):
+        client.get("/external-task")

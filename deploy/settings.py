@@ -68,7 +68,7 @@ class Settings:
             worker_max_tasks=_int(env, "SUBAN_WORKER_MAX_TASKS", 10),
             worker_concurrency=_int(env, "SUBAN_WORKER_CONCURRENCY", 4),
             worker_lock_ms=_int(env, "SUBAN_WORKER_LOCK_MS", 60_000),
-            worker_long_poll_ms=_int(env, "SUBAN_WORKER_LONG_POLL_MS", 20_000),
+            worker_long_poll_ms=_int(env, "SUBAN_WORKER_LONG_POLL_MS", 10_000),
             worker_retries=_int(env, "SUBAN_WORKER_RETRIES", 3),
             worker_backoff_ms=_int(env, "SUBAN_WORKER_BACKOFF_MS", 1_000),
             worker_backoff_max_ms=_int(env, "SUBAN_WORKER_BACKOFF_MAX_MS", 300_000),

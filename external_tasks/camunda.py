@@ -192,6 +192,7 @@ class LockedTask:
     process_instance_id: str
     process_definition_key: str | None
     activity_id: str
+    activity_instance_id: str
     retries: int | None
     variables: dict
     create_time: dt.datetime | None
@@ -208,6 +209,7 @@ class LockedTask:
             process_instance_id=data["processInstanceId"],
             process_definition_key=data.get("processDefinitionKey"),
             activity_id=data.get("activityId") or "",
+            activity_instance_id=data.get("activityInstanceId") or "",
             retries=data.get("retries"),
             variables=variables,
             create_time=parse_engine_date(data["createTime"]) if data.get("createTime") else None,

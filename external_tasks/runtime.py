@@ -46,6 +46,18 @@ class BpmnError(Exception):
         self.variables = variables or {}
 
 
+class IncidentError(Exception):
+    """A fault no retry can mend (e.g. missing admin data): becomes an incident at once.
+
+    The message tells the operator what to fix; after fixing it, retry the incident in Cockpit.
+    """
+
+
+def is_conflict(error: EngineError) -> bool:
+    """Another transaction changed the same data first: redo the task, it costs no retry."""
+    return "OptimisticLocking" in str(error) or "OptimisticLocking" in str(error.details)
+
+
 @dataclasses.dataclass(frozen=True)
 class Handler:
     topic: str
@@ -168,6 +180,7 @@ class Worker:
                 free = self._acquire_slots()
                 if not free:
                     continue
+                fetch_started = time.monotonic()  # the engine's locks run from about here
                 try:
                     tasks = self._fetch(free)
                     failures = 0
@@ -184,7 +197,7 @@ class Worker:
                         self._unlock(task)
                         self._release(1)
                     else:
-                        self._hold(task)
+                        self._hold(task, fetch_started)
                         self._pool.submit(self._execute, task)
         finally:
             self._shutdown()
@@ -233,9 +246,9 @@ class Worker:
         handler = self.router.handlers.get(task.topic)
         return (handler.lock_ms if handler and handler.lock_ms else self.options.lock_ms)
 
-    def _hold(self, task: LockedTask) -> None:
+    def _hold(self, task: LockedTask, locked_at: float) -> None:
         with self._held_lock:
-            self._held[task.id] = (task, time.monotonic() + self._lock_ms(task) / 1000)
+            self._held[task.id] = (task, locked_at + self._lock_ms(task) / 1000)
 
     def _drop(self, task: LockedTask) -> None:
         with self._held_lock:
@@ -243,13 +256,14 @@ class Worker:
 
     def _keep_locks(self) -> None:
         """Extend the lock of a handler that runs long, before the engine gives its task away."""
-        while not self._closed.wait(0.5):
+        while not self._closed.wait(0.25):
             now = time.monotonic()
-            with self._held_lock:
+            with self._held_lock:  # extend at half time: a busy engine may answer late
                 due = [task for task, expiry in self._held.values()
-                       if expiry - now < self._lock_ms(task) / 3000]
+                       if expiry - now < self._lock_ms(task) / 2000]
             for task in due:
                 lock_ms = self._lock_ms(task)
+                requested = time.monotonic()
                 try:
                     self.client.send(pycamunda.externaltask.ExtendLock(
                         self.client.rest_url, id_=task.id, new_duration=lock_ms,
@@ -259,7 +273,7 @@ class Worker:
                     continue
                 with self._held_lock:
                     if task.id in self._held:
-                        self._held[task.id] = (task, time.monotonic() + lock_ms / 1000)
+                        self._held[task.id] = (task, requested + lock_ms / 1000)
                 _task_log(task).info("lock extended by %d ms", lock_ms)
 
     def _unlock(self, task: LockedTask) -> None:
@@ -288,10 +302,7 @@ class Worker:
             except Exception as fault:  # noqa: BLE001 - every fault becomes a retry or an incident
                 self._fail(task, handler, fault)
             else:
-                request = Complete(self.client.rest_url, id_=task.id,
-                                   worker_id=self.options.worker_id)
-                request.set_variables(variables)
-                self.client.send(request)
+                self._complete(task, variables)
                 logger.info("completed in %.0f ms", (time.monotonic() - started) * 1000)
         except EngineError as exc:
             # The task stays locked until its lock expires; the engine then hands it out again.
@@ -300,9 +311,30 @@ class Worker:
             self._drop(task)
             self._release(1)
 
+    def _complete(self, task: LockedTask, variables: dict) -> None:
+        request = Complete(self.client.rest_url, id_=task.id, worker_id=self.options.worker_id)
+        request.set_variables(variables)
+        try:
+            self.client.send(request)
+        except EngineError as error:
+            if not is_conflict(error):
+                raise
+            # Hand the task back at once with its retries untouched: it runs again on fresh data.
+            self.client.send(pycamunda.externaltask.HandleFailure(
+                self.client.rest_url, id_=task.id, worker_id=self.options.worker_id,
+                error_message="conflict with a concurrent change, running again",
+                error_details=str(error), retries=task.retries if task.retries is not None
+                else self._allowed_retries(self.router.handlers[task.topic]), retry_timeout=100))
+            _task_log(task).info("conflict with a concurrent change: task handed back to rerun")
+
+    def _allowed_retries(self, handler: Handler) -> int:
+        return handler.retries if handler.retries is not None else self.options.retries
+
     def _fail(self, task: LockedTask, handler: Handler, fault: Exception) -> None:
-        allowed = handler.retries if handler.retries is not None else self.options.retries
+        allowed = self._allowed_retries(handler)
         remaining = max((task.retries if task.retries is not None else allowed) - 1, 0)
+        if isinstance(fault, IncidentError):
+            remaining = 0
         attempt = allowed - remaining
         backoff = retry_backoff_ms(attempt, self.options)
         message = f"{type(fault).__name__}: {fault}"[:600]

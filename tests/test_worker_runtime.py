@@ -136,10 +136,10 @@ def test_slow_handler_keeps_its_lock(engine, start_instance, run_worker):
     router = TaskRouter()
     calls = []
 
-    @router.task("test-echo", lock_ms=1_500)
+    @router.task("test-echo", lock_ms=3_000)
     def slow(title: str):
         calls.append(title)
-        time.sleep(4)
+        time.sleep(7)
         return {"echoed": title}
 
     instance = start_instance("test_echo", {"title": "慢", "count": 1})
@@ -224,3 +224,22 @@ def test_wrong_worker_password_names_the_problem(settings):
     client = EngineClient(settings.engine_rest_url, "nosuchworker", "wrong")
     with pytest.raises(EngineError, match="401"):
         client.get("/external-task")
+
+
+def test_incident_error_skips_the_retries(engine, start_instance, run_worker):
+    from external_tasks.runtime import IncidentError
+
+    router = TaskRouter()
+    attempts = []
+
+    @router.task("test-check", retries=5)
+    def check(documents: str):
+        attempts.append(documents)
+        raise IncidentError("2027 年节假日数据缺失: 请在 deploy/config/holidays.yaml 中补充")
+
+    instance = start_instance("test_outcomes", {"documents": "齐全"})
+    run_worker(router)
+    incidents = wait_until(lambda: engine.get("/incident", processInstanceId=instance["id"]),
+                           what="an incident")
+    assert attempts == ["齐全"]
+    assert "2027 年节假日数据缺失" in incidents[0]["incidentMessage"]

@@ -8,7 +8,8 @@
         return {"completionDeadline": deadline}
 
 A handler's parameters name the process variables it reads (only those are fetched); a parameter
-annotated `LockedTask` receives the task itself. Its returned dict holds the variables it sets.
+annotated `LockedTask` receives the task itself, one annotated `EngineClient` the worker's engine
+client (e.g. to evaluate a DMN decision). Its returned dict holds the variables it sets.
 Raising `BpmnError` is a business outcome the model catches; any other exception is a fault:
 the task is failed with a retry count and an exponential backoff, and the last failure leaves an
 incident that Cockpit shows. The engine may deliver a task twice: handlers must be idempotent.
@@ -65,10 +66,11 @@ class Handler:
     variables: tuple[str, ...] | None  # None: the handler takes **kwargs, so fetch all
     required: frozenset[str]
     task_parameter: str | None
+    client_parameter: str | None
     lock_ms: int | None
     retries: int | None
 
-    def call(self, task: LockedTask) -> dict:
+    def call(self, task: LockedTask, client: EngineClient) -> dict:
         missing = sorted(name for name in self.required if name not in task.variables)
         if missing:
             raise KeyError(f"process variable(s) {', '.join(missing)} missing for topic "
@@ -79,6 +81,8 @@ class Handler:
             kwargs = {name: task.variables[name] for name in self.variables if name in task.variables}
         if self.task_parameter:
             kwargs[self.task_parameter] = task
+        if self.client_parameter:
+            kwargs[self.client_parameter] = client
         result = self.function(**kwargs)
         if result is None:
             return {}
@@ -111,13 +115,16 @@ class TaskRouter:
 
 
 def _handler_for(topic, function, lock_ms, retries) -> Handler:
-    names, required, task_parameter, takes_all = [], set(), None, False
+    names, required, takes_all = [], set(), False
+    task_parameter = client_parameter = None
     hints = typing.get_type_hints(function)
     for parameter in inspect.signature(function).parameters.values():
         if parameter.kind is parameter.VAR_KEYWORD:
             takes_all = True
         elif hints.get(parameter.name) is LockedTask:
             task_parameter = parameter.name
+        elif hints.get(parameter.name) is EngineClient:
+            client_parameter = parameter.name
         elif parameter.kind in (parameter.VAR_POSITIONAL, parameter.POSITIONAL_ONLY):
             raise TypeError(f"{function.__name__}: handler parameters must be named variables")
         else:
@@ -125,7 +132,7 @@ def _handler_for(topic, function, lock_ms, retries) -> Handler:
             if parameter.default is parameter.empty:
                 required.add(parameter.name)
     return Handler(topic, function, None if takes_all else tuple(names), frozenset(required),
-                   task_parameter, lock_ms, retries)
+                   task_parameter, client_parameter, lock_ms, retries)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -291,7 +298,7 @@ class Worker:
         started = time.monotonic()
         try:
             try:
-                variables = handler.call(task)
+                variables = handler.call(task, self.client)
             except BpmnError as error:
                 request = HandleBPMNError(self.client.rest_url, id_=task.id,
                                           worker_id=self.options.worker_id,

@@ -32,8 +32,9 @@ def test_plain_function_reads_and_sets_variables(engine, start_instance, run_wor
     seen = []
 
     @router.task("test-echo")
-    def echo(title: str, count: int, task: LockedTask, missing_is_fine: str = "默认"):
-        seen.append((task.business_key, missing_is_fine))
+    def echo(title: str, count: int, task: LockedTask, engine: EngineClient,
+             missing_is_fine: str = "默认"):
+        seen.append((task.business_key, missing_is_fine, engine.get("/version")["version"]))
         return {"echoed": f"{title}×{count}", "tags": ["a", "b"], "twice": count * 2}
 
     instance = start_instance("test_echo", {"title": "路灯不亮", "count": 21})
@@ -44,7 +45,7 @@ def test_plain_function_reads_and_sets_variables(engine, start_instance, run_wor
     assert values["echoed"] == "路灯不亮×21"
     assert values["twice"] == 42
     assert values["tags"] == ["a", "b"]  # a Json variable
-    assert seen == [(instance["businessKey"], "默认")]
+    assert seen == [(instance["businessKey"], "默认", "7.24.0")]
 
 
 def test_bpmn_error_takes_the_modelled_path(engine, start_instance, run_worker):

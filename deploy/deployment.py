@@ -6,6 +6,8 @@ and keeps only the engine's message, dropping the per-file parse errors with lin
 from __future__ import annotations
 
 import dataclasses
+import json
+import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
 from deploy.settings import REPO_ROOT
@@ -51,12 +53,45 @@ def _describe_refusal(exc: EngineError) -> str:
     return "\n".join(lines)
 
 
+def check_file(path: Path, resource: str) -> str | None:
+    """What is wrong with a model file that the engine would accept or reject without a line.
+
+    The engine takes any JSON object as a form and parses DMN expressions only when a decision
+    runs, and it names no line for XML that is not well-formed.
+    """
+    text = path.read_bytes()
+    if path.suffix == ".form":
+        try:
+            form = json.loads(text)
+        except ValueError as exc:
+            return f"{resource}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}"
+        if not isinstance(form, dict) or not isinstance(form.get("id"), str) or not form["id"]:
+            return f"{resource}: a Camunda Form needs a string \"id\" (formRef refers to it)"
+        if not isinstance(form.get("components"), list):
+            return f"{resource}: a Camunda Form needs a \"components\" list"
+        return None
+    try:
+        ElementTree.fromstring(text)
+    except ElementTree.ParseError as exc:
+        line, column = exc.position
+        reason = exc.msg.split(": line ")[0]
+        return f"{resource}:{line}:{column}: not well-formed XML: {reason}"
+    return None
+
+
 def deploy(client: EngineClient, files: list[Path], root: Path = REPO_ROOT,
            name: str = DEPLOYMENT_NAME) -> DeploymentResult:
-    """One deployment of `files`, named by their path under `root`; unchanged ones are skipped."""
+    """One deployment of `files`, named by their path under `root`; unchanged ones are skipped.
+
+    Nothing is deployed when any file is refused, by our checks or by the engine.
+    """
     if not files:
         return DeploymentResult(None, [], [])
     names = [path.relative_to(root).as_posix() for path in files]
+    problems = [problem for path, resource in zip(files, names)
+                if (problem := check_file(path, resource))]
+    if problems:
+        raise DeploymentRefused("nothing deployed:\n  " + "\n  ".join(problems))
     multipart = [(resource, (resource, path.read_bytes(), "application/octet-stream"))
                  for resource, path in zip(names, files)]
     data = {"deployment-name": name, "deploy-changed-only": "true",

@@ -62,13 +62,21 @@ def test_bpmn_and_form_deploy_together_and_only_when_changed(engine, models):
     assert changed.unchanged == [f"bpmn/{key}.bpmn"]
 
 
-def test_malformed_xml_is_refused_naming_the_file_and_nothing_is_deployed(engine, models):
+@pytest.mark.parametrize("resource, text, expected", [
+    ("bpmn/broken.bpmn", '<b:definitions xmlns:b="x">\n  <b:process>\n</b:definitions>',
+     "bpmn/broken.bpmn:3:2: not well-formed XML: mismatched tag"),
+    ("bpmn/broken.dmn", "<definitions", "bpmn/broken.dmn:1:0: not well-formed XML: unclosed token"),
+    ("forms/broken.form", '{"id": "x",\n "components": [}', "forms/broken.form:2:17: not valid JSON"),
+    ("forms/noid.form", '{"components": []}', 'forms/noid.form: a Camunda Form needs a string "id"'),
+])
+def test_malformed_files_are_refused_naming_file_and_line(engine, models, resource, text,
+                                                         expected):
     write_models(models, "test_deploy_fine")
-    (models / "bpmn" / "broken.bpmn").write_text("<bpmn:definitions", "utf-8")
+    (models / resource).write_text(text, "utf-8")
     before = deployment_count(engine)
     with pytest.raises(DeploymentRefused) as refused:
         deploy(engine, model_files(models), models, name="suban-deploy-test")
-    assert "broken.bpmn" in str(refused.value)
+    assert expected in str(refused.value)
     assert deployment_count(engine) == before
 
 

@@ -144,7 +144,27 @@ def run_console(settings: Settings) -> None:
                    threads=8, ident="suban-console")
 
 
+CHROMIUM = "/usr/bin/chromium"
+
+
+def ensure_test_browser() -> None:
+    """The Tasklist tests drive Debian's Chromium; install it on a machine that lacks it."""
+    import shutil
+    import subprocess
+
+    if os.path.exists(CHROMIUM):
+        return
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        raise stack.StackError(f"{CHROMIUM} is missing: the Tasklist tests need it "
+                               "(Debian: apt-get install chromium)")
+    stack.say("installing Chromium for the Tasklist tests (apt-get, about a minute) ...")
+    quiet = {"stdout": subprocess.DEVNULL, "env": os.environ | {"DEBIAN_FRONTEND": "noninteractive"}}
+    subprocess.run(["apt-get", "update", "-qq"], check=True, **quiet)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=True, **quiet)
+
+
 def run_tests(arguments: list[str]) -> None:
+    ensure_test_browser()
     os.chdir(REPO_ROOT)
     os.execv(sys.executable, [sys.executable, "-m", "pytest", *arguments])
 
@@ -152,7 +172,11 @@ def run_tests(arguments: list[str]) -> None:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["test"]:
-        run_tests(argv[1:])  # everything after `test` belongs to pytest
+        try:
+            run_tests(argv[1:])  # everything after `test` belongs to pytest
+        except (stack.StackError, OSError) as exc:
+            stack.say(f"error: {exc}")
+            return 1
     parser = argparse.ArgumentParser(prog="suban", description="宿事速办 12345 hotline stack")
     commands = parser.add_subparsers(dest="command", required=True)
     for name, help_text in (("up", "start the whole stack"), ("down", "stop what up started"),

@@ -120,3 +120,38 @@ def run_worker(settings):
     for worker, thread in running:
         thread.join(timeout=30)
         assert not thread.is_alive(), "worker did not stop"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian Chromium (installed by `suban test` when missing)."""
+    from playwright.sync_api import sync_playwright
+
+    from deploy.cli import CHROMIUM
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def tasklist(browser, settings):
+    """Log into Tasklist as a demo user; returns the page."""
+    pages = []
+
+    def login(user_id: str):
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        pages.append(page)
+        page.goto(f"{settings.engine_base_url}/camunda/app/tasklist/")
+        page.get_by_placeholder("Username").fill(user_id)
+        page.get_by_placeholder("Password").fill(settings.demo_password)
+        page.get_by_role("button", name="Log in").click()
+        page.locator(".task-filters").get_by_text("本单位待办").wait_for()
+        return page
+
+    yield login
+    for page in pages:
+        page.context.close()

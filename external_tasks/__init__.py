@@ -6,7 +6,9 @@ from external_tasks.runtime import TaskRouter
 
 #: Topic modules in the order an appeal meets them (intake → scope check → routing → deadlines
 #: → unit tasks → callback → indicators). Each module exposes its own `router`.
-TOPIC_MODULES: tuple[str, ...] = ()
+TOPIC_MODULES: tuple[str, ...] = (
+    "external_tasks.deadlines",
+)
 
 
 def build_router() -> TaskRouter:

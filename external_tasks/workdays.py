@@ -1,0 +1,354 @@
+"""Working-day calendar: statutory holidays and 调休 make-up working days, Asia/Shanghai.
+
+Two sources, in this order of precedence for a given day:
+
+1. `corrections` in the admin override file deploy/config/holidays.yaml: single days (or short
+   ranges) an admin declares a holiday or a working day, whatever the other sources say;
+2. `years` in that file: a year an admin declares complete, with all its statutory holidays and
+   make-up working days (e.g. 2027 once the State Council publishes it in November). Such a
+   year replaces the package's data for that year: any other Monday–Friday is a working day,
+   any other Saturday/Sunday a rest day;
+3. the `chinesecalendar` package (1.11.0 covers 2004–2026).
+
+A day of a year neither source covers is never guessed from weekends: `CalendarDataMissing`
+names the year and the file to edit.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import functools
+import os
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import chinese_calendar
+import yaml
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from deploy.settings import REPO_ROOT
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+HOLIDAYS_FILE = REPO_ROOT / "deploy" / "config" / "holidays.yaml"
+
+#: Longest range one entry may span: the longest statutory break (春节, 国庆) is 8–9 days, so a
+#: longer range is almost surely a typo in a date.
+MAX_RANGE_DAYS = 16
+WEEKEND = (5, 6)
+
+
+class CalendarDataMissing(LookupError):
+    """No holiday data for a year: a working-day deadline cannot be computed."""
+
+    def __init__(self, year: int, source: Path):
+        self.year = year
+        self.source = source
+        super().__init__(
+            f"缺少{year}年的法定节假日和调休安排, 无法按工作日计算时限: 请在 {display_path(source)} "
+            f"的 years 中补充 {year} 年 (no statutory holiday data for {year}: add the year to "
+            f"{display_path(source)})")
+
+
+class HolidayFileError(ValueError):
+    """The override file is not valid; the message names each bad entry and field."""
+
+
+def display_path(path: Path) -> str:
+    """The path relative to the repository when it lies inside it (as admins know it)."""
+    try:
+        return path.resolve().relative_to(REPO_ROOT).as_posix()
+    except ValueError:
+        return str(path)
+
+
+# -- the override file -------------------------------------------------------------------------
+
+class Day(fields.Date):
+    default_error_messages = {
+        "invalid": "'{input}' 不是有效的日期, 应写成 YYYY-MM-DD (not a valid date)"}
+
+
+class _TextDatesLoader(yaml.SafeLoader):
+    """Leaves dates as text, so that a bad one (2027-13-01) is reported with its entry by the
+    schema instead of failing the whole YAML parse."""
+
+
+_TextDatesLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+
+
+class DayEntrySchema(Schema):
+    """One day (`date`) or a range (`from`, `to`), with the name admins know it by."""
+
+    name = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    date = Day()
+    from_ = Day(data_key="from")
+    to = Day()
+
+    @validates_schema
+    def one_day_or_range(self, data, **_):
+        has_range = "from_" in data or "to" in data
+        if "date" in data and has_range:
+            raise ValidationError("写 date 或 from/to 之一, 不要同时写 (date or from/to, not both)")
+        if "date" in data:
+            return
+        if not has_range:
+            raise ValidationError("缺少 date, 或 from 与 to (date or from/to required)")
+        if "from_" not in data or "to" not in data:
+            raise ValidationError("from 与 to 须同时填写 (from and to go together)")
+        if data["to"] < data["from_"]:
+            raise ValidationError(f"to ({data['to']}) 早于 from ({data['from_']})", "to")
+        if (data["to"] - data["from_"]).days >= MAX_RANGE_DAYS:
+            raise ValidationError(f"区间超过 {MAX_RANGE_DAYS} 天, 请检查日期", "to")
+
+
+class YearSchema(Schema):
+    year = fields.Integer(required=True, strict=True, validate=validate.Range(
+        min=2004, max=2100, error="年份应在 {min} 到 {max} 之间"))
+    holidays = fields.List(fields.Nested(DayEntrySchema), required=True,
+                           validate=validate.Length(min=1, error="至少列出一个法定节假日"))
+    workdays = fields.List(fields.Nested(DayEntrySchema), load_default=list)
+
+
+class CorrectionsSchema(Schema):
+    holidays = fields.List(fields.Nested(DayEntrySchema), load_default=list)
+    workdays = fields.List(fields.Nested(DayEntrySchema), load_default=list)
+
+
+class HolidayFileSchema(Schema):
+    years = fields.List(fields.Nested(YearSchema), load_default=list)
+    corrections = fields.Nested(CorrectionsSchema, load_default=lambda: {
+        "holidays": [], "workdays": []})
+
+    @validates_schema
+    def check_days(self, data, **_):
+        """Each day once, never both a holiday and a working day; dates inside their year."""
+        errors: dict = {}
+
+        def error(path: tuple, message: str) -> None:
+            if isinstance(path[-1], int):  # about the entry as a whole, beside its fields' errors
+                path += ("_schema",)
+            node = errors
+            for step in path[:-1]:
+                node = node.setdefault(step, {})
+            node.setdefault(path[-1], []).append(message)
+
+        seen_years: dict[int, int] = {}
+        for index, year in enumerate(data["years"]):
+            if year["year"] in seen_years:
+                error(("years", index, "year"),
+                      f"{year['year']} 年与 years[{seen_years[year['year']]}] 重复")
+            seen_years.setdefault(year["year"], index)
+
+        def entries():
+            for index, year in enumerate(data["years"]):
+                for status in ("holidays", "workdays"):
+                    for position, entry in enumerate(year[status]):
+                        yield ("years", index, status, position), status, entry, year["year"]
+            for status in ("holidays", "workdays"):
+                for position, entry in enumerate(data["corrections"][status]):
+                    yield ("corrections", status, position), status, entry, None
+
+        claimed: dict[tuple[str, dt.date], tuple[str, str]] = {}  # (scope, day) → (status, where)
+        for path, status, entry, year in entries():
+            where = _describe(path, entry)
+            scope = "corrections" if year is None else f"year {year}"
+            field = "date" if "date" in entry else "from"
+            for day in _days(entry):
+                if year is not None and day.year != year:
+                    error(path + (field,),
+                          f"{day} 不在 {year} 年内: 跨年的日子写在它所在的年份或 corrections 中")
+                    break
+                if year is not None and status == "workdays" and day.weekday() not in WEEKEND:
+                    error(path + (field,), f"{day} 是周{'一二三四五'[day.weekday()]}, "
+                          "调休上班日应为周六或周日 (a make-up working day falls on a weekend)")
+                earlier = claimed.get((scope, day))
+                if earlier is None:
+                    # A correction may not contradict a complete year either.
+                    other = claimed.get((f"year {day.year}", day)) if year is None else None
+                    if other and other[0] != status:
+                        error(path, f"{day} 在 {other[1]} 中是{_STATUS_ZH[other[0]]}, "
+                              f"不能同时是{_STATUS_ZH[status]}")
+                    claimed[(scope, day)] = (status, where)
+                elif earlier[0] != status:
+                    error(path, f"{day} 不能既是{_STATUS_ZH[earlier[0]]}又是{_STATUS_ZH[status]} "
+                          f"(见 {earlier[1]}) — a day cannot be both a holiday and a working day")
+                else:
+                    error(path, f"{day} 已在 {earlier[1]} 中列出")
+        if errors:
+            raise ValidationError(errors)
+
+
+_STATUS_ZH = {"holidays": "法定节假日", "workdays": "调休上班日"}
+
+
+def _days(entry: dict) -> list[dt.date]:
+    if "date" in entry:
+        return [entry["date"]]
+    span = (entry["to"] - entry["from_"]).days
+    return [entry["from_"] + dt.timedelta(days=offset) for offset in range(span + 1)]
+
+
+def _describe(path: tuple, entry: dict) -> str:
+    return _join_path(path) + f" ({entry['name']})"
+
+
+def _join_path(path, raw=None) -> str:
+    """`years[0](2027).holidays[1](春节).date`: indexes with the entry's year or name, so an
+    admin finds the entry without counting."""
+    text, node = "", raw
+    for step in path:
+        if isinstance(step, int):
+            text += f"[{step}]"
+            node = node[step] if isinstance(node, list) and 0 <= step < len(node) else None
+            label = (node.get("year") or node.get("name")) if isinstance(node, dict) else None
+            if label:
+                text += f"({label})"
+        elif step != "_schema":
+            text += f".{step}"
+            node = node.get(step) if isinstance(node, dict) else None
+    return text.lstrip(".")
+
+
+def _flatten(errors, raw, path=()) -> list[str]:
+    if isinstance(errors, dict):
+        lines = []
+        for key, value in errors.items():
+            lines += _flatten(value, raw, path + (key,))
+        return lines
+    return [f"{_join_path(path, raw) or '(file)'}: {message}" for message in errors]
+
+
+@dataclasses.dataclass(frozen=True)
+class HolidayOverrides:
+    """The override file's content: complete years and single-day corrections."""
+
+    years: dict[int, tuple[frozenset[dt.date], frozenset[dt.date]]]  # year → (holidays, workdays)
+    corrections: dict[dt.date, bool]                                  # day → is a working day
+    source: Path
+
+    @classmethod
+    def empty(cls, source: Path = HOLIDAYS_FILE) -> "HolidayOverrides":
+        return cls({}, {}, source)
+
+
+def load_overrides(path: Path = HOLIDAYS_FILE) -> HolidayOverrides:
+    """Read and validate the override file; a missing file means no overrides."""
+    if not path.exists():
+        return HolidayOverrides.empty(path)
+    try:
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_TextDatesLoader)
+    except yaml.YAMLError as exc:
+        raise HolidayFileError(f"{display_path(path)}: 不是有效的 YAML (not valid YAML): {exc}") \
+            from None
+    if raw is not None and not isinstance(raw, dict):
+        raise HolidayFileError(f"{display_path(path)}: 顶层应为 years 和 corrections "
+                               "(top level must be a mapping with years and corrections)")
+    try:
+        data = HolidayFileSchema().load(raw or {})
+    except ValidationError as exc:
+        lines = _flatten(exc.messages, raw or {})
+        raise HolidayFileError(f"{display_path(path)}:\n  " + "\n  ".join(lines)) from None
+    years = {}
+    for year in data["years"]:
+        years[year["year"]] = (
+            frozenset(day for entry in year["holidays"] for day in _days(entry)),
+            frozenset(day for entry in year["workdays"] for day in _days(entry)))
+    corrections = {day: status == "workdays"
+                   for status in ("holidays", "workdays")
+                   for entry in data["corrections"][status] for day in _days(entry)}
+    return HolidayOverrides(years, corrections, path)
+
+
+# -- the calendar --------------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=None)
+def package_covers(year: int) -> bool:
+    """Whether the chinesecalendar package has this year's holiday arrangement."""
+    try:
+        chinese_calendar.is_workday(dt.date(year, 6, 1))
+    except NotImplementedError:
+        return False
+    return True
+
+
+class WorkdayCalendar:
+    """Answers whether a day is a working day, and counts working days."""
+
+    def __init__(self, overrides: HolidayOverrides | None = None):
+        self.overrides = overrides or HolidayOverrides.empty()
+
+    @classmethod
+    def from_file(cls, path: Path = HOLIDAYS_FILE) -> "WorkdayCalendar":
+        return cls(load_overrides(path))
+
+    @property
+    def source(self) -> Path:
+        return self.overrides.source
+
+    def covers(self, year: int) -> bool:
+        return year in self.overrides.years or package_covers(year)
+
+    def is_working_day(self, day: dt.date) -> bool:
+        if isinstance(day, dt.datetime):
+            raise TypeError("is_working_day takes a date; convert a time to Asia/Shanghai first")
+        if day in self.overrides.corrections:
+            return self.overrides.corrections[day]
+        if day.year in self.overrides.years:
+            holidays, workdays = self.overrides.years[day.year]
+            return day in workdays or (day.weekday() not in WEEKEND and day not in holidays)
+        if package_covers(day.year):
+            return chinese_calendar.is_workday(day)
+        raise CalendarDataMissing(day.year, self.source)
+
+    def next_working_day(self, day: dt.date) -> dt.date:
+        """The first working day after `day`."""
+        return self.nth_working_day_after(day, 1)
+
+    def nth_working_day_after(self, day: dt.date, count: int) -> dt.date:
+        """The `count`-th working day after `day`, which itself is never counted."""
+        if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+            raise ValueError(f"count must be a positive whole number of working days, "
+                             f"got {count!r}")
+        found = 0
+        while found < count:
+            day += dt.timedelta(days=1)
+            if self.is_working_day(day):
+                found += 1
+        return day
+
+    def end_of_working_days(self, start: dt.datetime, count: int) -> dt.datetime:
+        """23:59:59 Asia/Shanghai on the `count`-th working day after the day of `start`."""
+        last_day = self.nth_working_day_after(shanghai(start).date(), count)
+        return end_of_day(last_day)
+
+
+def end_of_day(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(23, 59, 59), SHANGHAI)
+
+
+def shanghai(moment: dt.datetime) -> dt.datetime:
+    """An aware time in Asia/Shanghai; a naive time is refused, its zone would be a guess."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"{moment.isoformat()} has no time zone offset")
+    return moment.astimezone(SHANGHAI)
+
+
+_cached: dict[Path, tuple[tuple[int, int], WorkdayCalendar]] = {}
+
+
+def current_calendar(path: Path = HOLIDAYS_FILE) -> WorkdayCalendar:
+    """The calendar with the override file as it is now: an admin's edit applies to the next
+    task without a worker restart (the file is re-read when its size or time stamp changes)."""
+    try:
+        stat = os.stat(path)
+        stamp = (stat.st_mtime_ns, stat.st_size)
+    except FileNotFoundError:
+        stamp = (0, -1)
+    cached = _cached.get(path)
+    if cached and cached[0] == stamp:
+        return cached[1]
+    calendar = WorkdayCalendar.from_file(path)
+    _cached[path] = (stamp, calendar)
+    return calendar

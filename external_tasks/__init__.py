@@ -8,6 +8,7 @@ from external_tasks.runtime import TaskRouter
 #: → unit tasks → callback → indicators). Each module exposes its own `router`.
 TOPIC_MODULES: tuple[str, ...] = (
     "external_tasks.deadlines",
+    "external_tasks.notify",
 )
 
 

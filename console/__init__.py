@@ -7,6 +7,7 @@ from deploy.settings import Settings
 
 
 def create_app(settings: Settings | None = None) -> Flask:
+    from console import appeals  # noqa: F401 - registers the appeal routes on the blueprint
     from console.api import api, build_spec
 
     app = Flask(__name__)

@@ -29,6 +29,10 @@ def admin_client(settings: Settings) -> EngineClient:
 def deploy_models(settings: Settings) -> None:
     from deploy.deployment import deploy, model_files
 
+    from deploy.form_options import sync_form_options
+
+    for changed in sync_form_options(settings.models_dir / "forms"):
+        stack.say(f"form options refreshed from the data files: {changed.name}")
     files = model_files(settings.models_dir)
     if not files:
         stack.say(f"deploy: no BPMN, DMN or form files under {settings.models_dir}/bpmn and /forms")

@@ -14,6 +14,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 #: Passwords shipped for the embedded demo. `up` warns while any of them is in use.
 DEMO_PASSWORD = "demo"
+DEMO_API_TOKEN = "demo-token"
 
 
 def _int(env: dict, name: str, default: int) -> int:
@@ -37,6 +38,7 @@ class Settings:
     worker_user: str
     worker_password: str
     demo_password: str
+    api_token: str
     db_url: str | None
     db_user: str | None
     db_password: str | None
@@ -62,6 +64,7 @@ class Settings:
             worker_user=env.get("SUBAN_WORKER_USER") or "subanworker",
             worker_password=env.get("SUBAN_WORKER_PASSWORD") or DEMO_PASSWORD,
             demo_password=env.get("SUBAN_DEMO_PASSWORD") or DEMO_PASSWORD,
+            api_token=env.get("SUBAN_API_TOKEN") or DEMO_API_TOKEN,
             db_url=env.get("SUBAN_DB_URL") or None,
             db_user=env.get("SUBAN_DB_USER") or None,
             db_password=env.get("SUBAN_DB_PASSWORD") or None,

@@ -7,7 +7,12 @@ from external_tasks.runtime import TaskRouter
 #: Topic modules in the order an appeal meets them (intake → scope check → routing → deadlines
 #: → unit tasks → callback → indicators). Each module exposes its own `router`.
 TOPIC_MODULES: tuple[str, ...] = (
+    "external_tasks.intake",
+    "external_tasks.scope_check",
+    "external_tasks.routing",
     "external_tasks.deadlines",
+    "external_tasks.assist",
+    "external_tasks.overdue",
     "external_tasks.notify",
 )
 

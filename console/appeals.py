@@ -105,13 +105,19 @@ create_appeal.response_schema = AppealCreatedSchema()
 create_appeal.response_status = 201
 
 
-def _variables(engine: EngineClient, instance_ids: list[str]) -> dict:
+OVERDUE_FLAGS = ("overdue", "signForOverdue", "feedbackOverdue", "completionOverdue")
+
+
+def _variables(engine: EngineClient, instance_ids: list[str]) -> tuple[dict, bool]:
+    """The appeal's variables (the main process's win) and whether any process marked it overdue."""
     found = engine.post("/history/variable-instance?deserializeValues=false",
-                        {"processInstanceIdIn": instance_ids}) if instance_ids else []
+                        {"processInstanceIdIn": instance_ids})
     values: dict = {}
     for variable in sorted(found, key=lambda v: v["processInstanceId"] != instance_ids[0]):
         values.setdefault(variable["name"], from_typed(variable))
-    return values
+    overdue = any(variable["name"] in OVERDUE_FLAGS and variable.get("value") is True
+                  for variable in found)
+    return values, overdue
 
 
 @api.get("/appeals/<number>")
@@ -130,9 +136,7 @@ def appeal_status(number: str):
     names = {item["id"]: item.get("processDefinitionName") or item["processDefinitionKey"]
              for item in family}
     # Child processes carry the live overdue flags; the main process wins for everything else.
-    values = _variables(engine, instance_ids)
-    overdue = any(values.get(flag) for flag in ("overdue", "signForOverdue", "feedbackOverdue",
-                                                "completionOverdue"))
+    values, overdue = _variables(engine, instance_ids)
     activities = sorted((activity for instance_id in instance_ids for activity in engine.get(
         "/history/activity-instance", processInstanceId=instance_id)),
         key=lambda activity: (activity["startTime"], activity.get("endTime") or "~"))

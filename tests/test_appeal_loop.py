@@ -1,0 +1,221 @@
+"""The closed loop on the real engine, each step worked by the responsible unit's demo user:
+受理 → 派单 → 办理 → 答复 → 办结 → 回访 → 评价."""
+import pytest
+
+from tests.appeal_driver import AppealDriver
+
+
+@pytest.fixture
+def appeals(settings, engine, as_user):
+    return AppealDriver(settings, engine, as_user)
+
+
+def handle_to_reply(appeals, number, lead="fengcheng01"):
+    appeals.work(number, lead, "Task_SignForAppeal", signDecision="accept")
+    appeals.work(number, lead, "Task_HandleAppeal", firstFeedbackAt="2026-11-28T10:00:00+08:00",
+                 firstFeedbackMethod="phone", progressNote="已联系物业公司, 约定三日内清理完毕")
+
+
+def test_complaint_end_to_end_with_co_unit(appeals):
+    number = appeals.submit()
+    sign = appeals.task(number, "fengcheng01", "Task_SignForAppeal")
+    lead_view = appeals.task_variables("fengcheng01", sign)
+    assert lead_view["callerPhone"]["value"] == "13912345678"  # the lead unit may call back
+
+    handle_to_reply(appeals, number)
+    assist = appeals.task(number, "housing01", "Task_AssistAppeal")
+    co_view = appeals.task_variables("housing01", assist)
+    assert "callerPhone" not in co_view and co_view["callerPhoneMasked"]["value"] == "139****5678"
+    appeals.work(number, "housing01", "Task_AssistAppeal", assistOpinion="已督促物业企业整改, 纳入信用考评")
+
+    appeals.work(number, "fengcheng01", "Task_ReplyAppeal",
+                 replyText="经街道协调, 物业已于11月29日清理完毕并建立每日巡查制度。", solved=True)
+    appeals.work(number, "hotline01", "Task_ReviewReply", replyApproved=True)
+    appeals.work(number, "hotline01", "Task_CallbackCaller", callbackReached=True,
+                 evaluation="satisfied", solvedConfirmed=True, callbackNote="诉求人表示满意")
+
+    status = appeals.closed(number)
+    assert status["closedAs"] == "completed"
+    assert status["evaluation"] == "satisfied"
+    assert status["leadUnit"] == "fengcheng" and status["coUnits"] == ["housing"]
+    assert status["variables"]["callerPhoneMasked"] == "139****5678"
+    assert "13912345678" not in str(status)
+    steps = [entry["step"] for entry in status["timeline"]]
+    for step in ("登记工单", "核查受理范围", "计算办理时限", "签收工单", "办理工单并首次反馈",
+                 "提出协办意见", "汇总协办意见", "答复工单", "审核答复", "回访诉求人", "诉求已办结"):
+        assert step in steps, step
+
+
+def test_inquiry_answered_on_the_call_is_closed_and_counted(appeals):
+    number = appeals.submit(kind="inquiry", answeredOnCall=True,
+                            answer="社保卡补办可携带身份证到县政务服务中心人社窗口办理。")
+    status = appeals.closed(number)
+    assert status["closedAs"] == "answered_on_call"
+    assert status["variables"]["answer"].startswith("社保卡补办")
+
+
+def test_litigation_matter_is_excluded_after_review(appeals):
+    number = appeals.submit(content="我和邻居的房屋买卖合同纠纷已经向法院起诉了, 想让热线督促法院尽快判决")
+    review = appeals.task(number, "hotline01", "Task_ReviewIntake")
+    shown = appeals.task_variables("hotline01", review)
+    assert shown["scopeFlag"]["value"] == "excluded"
+    assert shown["scopeReferral"]["value"]
+    appeals.work(number, "hotline01", "Task_ReviewIntake", intakeDecision="exclude",
+                 intakeNote="已进入诉讼程序, 告知诉求人通过法院渠道解决")
+    status = appeals.closed(number)
+    assert status["closedAs"] == "excluded"
+    assert status["variables"]["scopeReason"]
+
+
+def test_emergency_is_flagged_and_transferred(appeals):
+    number = appeals.submit(title="楼下着火了", content="小区3号楼一楼着火了, 有浓烟冒出, 请赶快来人")
+    review = appeals.task(number, "hotline01", "Task_ReviewIntake")
+    assert appeals.task_variables("hotline01", review)["scopeFlag"]["value"] == "emergency"
+    appeals.work(number, "hotline01", "Task_ReviewIntake", intakeDecision="emergency",
+                 intakeNote="已三方转接119")
+    assert appeals.closed(number)["closedAs"] == "transferred_emergency"
+
+
+def test_unknown_location_goes_to_manual_dispatch(appeals):
+    number = appeals.submit(township=None, address="某小区", content="小区物业乱收停车费, 要求退还")
+    review = appeals.task(number, "hotline01", "Task_ReviewDispatch")
+    assert appeals.task_variables("hotline01", review)["routingNote"]["value"]
+    appeals.work(number, "hotline01", "Task_ReviewDispatch", leadUnit="longhe", coUnits=["housing"],
+                 difficulty="ordinary", urgency="normal")
+    appeals.task(number, "longhe01", "Task_SignForAppeal")
+    assert appeals.status(number)["leadUnit"] == "longhe"
+
+
+def test_improper_return_comes_back_and_proper_return_is_redispatched(appeals):
+    number = appeals.submit()
+    appeals.work(number, "fengcheng01", "Task_SignForAppeal", signDecision="return",
+                 returnReason="该小区不在本街道辖区范围内")
+    appeals.work(number, "hotline01", "Task_ReviewReturn", returnImproper=True,
+                 returnReviewNote="地址属于凤城街道, 退单理由不成立")
+    appeals.work(number, "fengcheng01", "Task_SignForAppeal", signDecision="return",
+                 returnReason="经核实该小区属龙河街道管辖")
+    appeals.work(number, "hotline01", "Task_ReviewReturn", returnImproper=False, newLeadUnit="longhe",
+                 returnReviewNote="核实属实, 改派龙河街道")
+    appeals.task(number, "longhe01", "Task_SignForAppeal")
+    variables = appeals.status(number)["variables"]
+    assert variables["returnCount"] == 2
+    assert variables["improperReturnCount"] == 1
+    assert appeals.status(number)["leadUnit"] == "longhe"
+
+
+def test_reply_sent_back_by_review_is_answered_again(appeals):
+    number = appeals.submit()
+    handle_to_reply(appeals, number)
+    appeals.work(number, "housing01", "Task_AssistAppeal", assistOpinion="配合督促物业整改到位")
+    appeals.work(number, "fengcheng01", "Task_ReplyAppeal", replyText="已处理, 请知悉, 谢谢理解。",
+                 solved=True)
+    appeals.work(number, "hotline01", "Task_ReviewReply", replyApproved=False,
+                 reviewComment="答复过于简单, 请写明处理时间和结果")
+    reply = appeals.task(number, "fengcheng01", "Task_ReplyAppeal")
+    assert appeals.task_variables("fengcheng01", reply)["reviewComment"]["value"].startswith("答复过于简单")
+    appeals.work(number, "fengcheng01", "Task_ReplyAppeal",
+                 replyText="11月29日街道督促物业清理垃圾12车, 并设置分类投放点, 已恢复整洁。", solved=True)
+    appeals.work(number, "hotline01", "Task_ReviewReply", replyApproved=True)
+    appeals.task(number, "hotline01", "Task_CallbackCaller")
+
+
+def test_unsatisfied_reasonable_is_redispatched_then_satisfied(appeals):
+    number = appeals.submit()
+    for round_ in (1, 2):
+        handle_to_reply(appeals, number)
+        appeals.work(number, "housing01", "Task_AssistAppeal", assistOpinion="配合督促物业整改")
+        appeals.work(number, "fengcheng01", "Task_ReplyAppeal",
+                     replyText=f"第{round_}次办理: 已督促物业清理并建立巡查制度。", solved=True)
+        appeals.work(number, "hotline01", "Task_ReviewReply", replyApproved=True)
+        if round_ == 1:
+            appeals.work(number, "hotline01", "Task_CallbackCaller", callbackReached=True,
+                         evaluation="unsatisfied", solvedConfirmed=False, reasonable=True,
+                         nextStep="redispatch", callbackNote="诉求人反映垃圾仍未清理")
+            sign = appeals.task(number, "fengcheng01", "Task_SignForAppeal")
+            assert appeals.task_variables("fengcheng01", sign)["callbackNote"]["value"] == \
+                "诉求人反映垃圾仍未清理"
+    appeals.work(number, "hotline01", "Task_CallbackCaller", callbackReached=True,
+                 evaluation="basically_satisfied", solvedConfirmed=True, callbackNote="基本满意")
+    status = appeals.closed(number)
+    assert status["closedAs"] == "completed"
+    assert status["variables"]["redispatchCount"] == 1
+
+
+def test_unsatisfied_goes_to_media_on_site_supervision(appeals):
+    number = appeals.submit()
+    handle_to_reply(appeals, number)
+    appeals.work(number, "housing01", "Task_AssistAppeal", assistOpinion="配合督促物业整改")
+    appeals.work(number, "fengcheng01", "Task_ReplyAppeal", replyText="已督促物业限期整改到位。",
+                 solved=False)
+    appeals.work(number, "hotline01", "Task_ReviewReply", replyApproved=True)
+    appeals.work(number, "hotline01", "Task_CallbackCaller", callbackReached=True,
+                 evaluation="unsatisfied", solvedConfirmed=False, reasonable=True, nextStep="media",
+                 callbackNote="多次反映仍未解决")
+    supervise = appeals.task(number, "media01", "Task_SuperviseOnSite")
+    assert "callerPhone" not in appeals.task_variables("media01", supervise)
+    appeals.work(number, "media01", "Task_SuperviseOnSite",
+                 mediaSupervisedAt="2026-12-01T09:30:00+08:00",
+                 mediaSupervisionResult="栏目组现场督办, 物业当场清运并承诺每日清理")
+    appeals.work(number, "hotline01", "Task_CallbackCaller", callbackReached=True,
+                 evaluation="satisfied", solvedConfirmed=True, callbackNote="督办后满意")
+    assert appeals.closed(number)["closedAs"] == "completed"
+
+
+def test_caller_unreachable_after_the_configured_tries(appeals):
+    number = appeals.submit()
+    handle_to_reply(appeals, number)
+    appeals.work(number, "housing01", "Task_AssistAppeal", assistOpinion="配合督促物业整改")
+    appeals.work(number, "fengcheng01", "Task_ReplyAppeal", replyText="已督促物业清理完毕。", solved=True)
+    appeals.work(number, "hotline01", "Task_ReviewReply", replyApproved=True)
+    for attempt in (1, 2, 3):
+        appeals.work(number, "hotline01", "Task_CallbackCaller", callbackReached=False,
+                     callbackNote=f"第{attempt}次回访无人接听")
+        if attempt < 3:
+            appeals.fire_timer(number, "Event_CallbackRetryDue")
+    status = appeals.closed(number)
+    assert status["closedAs"] == "not_reached"
+    assert status["variables"]["callbackAttempts"] == 3
+
+
+def test_missed_sign_for_deadline_marks_the_appeal_overdue(appeals):
+    number = appeals.submit()
+    appeals.task(number, "fengcheng01", "Task_SignForAppeal")
+    appeals.fire_timer(number, "Event_SignForOverdue")
+    status = wait_overdue(appeals, number)
+    assert status["overdue"] is True
+    assert appeals.task(number, "fengcheng01", "Task_SignForAppeal")  # still to be done
+
+
+def wait_overdue(appeals, number):
+    from tests.conftest import wait_until
+
+    return wait_until(lambda: (status := appeals.status(number))["overdue"] and status,
+                      what="the overdue flag")
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"content": None}, "content"),
+    ({"content": "长" * 5000}, "content"),
+    ({"kind": "chat"}, "kind"),
+    ({"callerPhone": "12345"}, "callerPhone"),
+    ({"township": "atlantis"}, "township"),
+    ({"important": "yes please"}, "important"),
+    ({"title": 42}, "title"),
+])
+def test_bad_intake_is_refused_naming_the_field_and_starts_nothing(appeals, engine, change, field):
+    payload = {"kind": "complaint", "categoryCode": "construction.propertyService",
+               "title": "路灯不亮", "content": "村口路灯坏了一个月", "township": "fengcheng",
+               "callerPhone": "13912345678"}
+    payload = {key: value for key, value in (payload | change).items() if value is not None}
+    before = engine.get("/history/process-instance/count", processDefinitionKey="hotline_appeal")
+    response = appeals.post(payload)
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert list(errors) == [field], errors
+    assert "「" in errors[field][0]  # the message names the field by its label
+    after = engine.get("/history/process-instance/count", processDefinitionKey="hotline_appeal")
+    assert after == before
+
+
+def test_api_requires_the_token(appeals):
+    assert appeals.post({}, token="wrong").status_code == 401

@@ -115,6 +115,7 @@ def warn_demo_passwords(settings: Settings) -> None:
 def run_workers(settings: Settings) -> None:
     import time
 
+    from deploy.deployment import model_files, process_keys
     from external_tasks import build_router
     from external_tasks.runtime import Worker, WorkerOptions, configure_logging
 
@@ -136,7 +137,9 @@ def run_workers(settings: Settings) -> None:
         max_tasks=settings.worker_max_tasks, concurrency=settings.worker_concurrency,
         lock_ms=settings.worker_lock_ms, long_poll_ms=settings.worker_long_poll_ms,
         retries=settings.worker_retries, backoff_ms=settings.worker_backoff_ms,
-        backoff_max_ms=settings.worker_backoff_max_ms)).run()
+        backoff_max_ms=settings.worker_backoff_max_ms,
+        # Only our own processes: tasks of other processes on the engine are not ours to take.
+        process_definition_keys=tuple(process_keys(model_files(settings.models_dir))))).run()
 
 
 def run_console(settings: Settings) -> None:

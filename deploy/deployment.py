@@ -53,6 +53,20 @@ def _describe_refusal(exc: EngineError) -> str:
     return "\n".join(lines)
 
 
+BPMN_NAMESPACE = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
+
+
+def process_keys(files: list[Path]) -> list[str]:
+    """The keys of the executable processes in these BPMN files."""
+    keys = []
+    for path in files:
+        if path.suffix == ".bpmn":
+            root = ElementTree.parse(path).getroot()
+            keys += [process.get("id") for process in root.iter(f"{BPMN_NAMESPACE}process")
+                     if process.get("isExecutable") == "true"]
+    return keys
+
+
 def check_file(path: Path, resource: str) -> str | None:
     """What is wrong with a model file that the engine would accept or reject without a line.
 

@@ -49,7 +49,12 @@ def sync_form_options(forms_dir: Path) -> list[Path]:
     cache: dict[str, list[dict]] = {}
     changed = []
     for path in sorted(forms_dir.glob("*.form")):
-        form = json.loads(path.read_text("utf-8"))
+        try:
+            form = json.loads(path.read_text("utf-8"))
+        except ValueError:
+            continue  # deploy refuses it, naming the line
+        if not isinstance(form, dict):
+            continue
         dirty = False
         for component in _components(form.get("components", [])):
             source = (component.get("properties") or {}).get("options")

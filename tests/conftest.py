@@ -11,12 +11,14 @@ from pathlib import Path
 import pytest
 
 from deploy import cli, stack
-from deploy.deployment import deploy
+from deploy.deployment import deploy, process_keys
 from deploy.settings import Settings
 from external_tasks.camunda import EngineClient, to_typed_map
 from external_tasks.runtime import TaskRouter, Worker, WorkerOptions
 
 TESTS = Path(__file__).resolve().parent
+#: A test's worker takes only the test processes' tasks; the stack's own workers serve the rest.
+TEST_PROCESSES = tuple(process_keys(sorted((TESTS / "bpmn").glob("*.bpmn"))))
 
 
 def free_port() -> int:
@@ -107,7 +109,8 @@ def run_worker(settings):
     def run(router: TaskRouter, **options) -> Worker:
         client = EngineClient(settings.engine_rest_url, settings.worker_user,
                               settings.worker_password)
-        defaults = {"long_poll_ms": 1_000, "backoff_ms": 100, "lock_ms": 10_000}
+        defaults = {"long_poll_ms": 1_000, "backoff_ms": 100, "lock_ms": 10_000,
+                    "process_definition_keys": TEST_PROCESSES}
         worker = Worker(client, router, WorkerOptions(**(defaults | options)))
         thread = threading.Thread(target=worker.run, daemon=True)
         thread.start()

@@ -163,6 +163,12 @@ TASK_FILTERS = (
                     "description": "已由我认领的任务"}},
 )
 
+#: Hotline agents register appeals with the start form in Tasklist (登记诉求).
+KIND_GRANTS = {
+    "hotline_centre": ((PROCESS_DEFINITION, "hotline_appeal", ("READ", "CREATE_INSTANCE")),
+                       (PROCESS_INSTANCE, "*", ("CREATE",))),
+}
+
 WORKER_GRANTS = (
     (PROCESS_INSTANCE, ("READ", "UPDATE")),
     (PROCESS_DEFINITION, ("READ", "READ_INSTANCE", "UPDATE_INSTANCE", "READ_HISTORY")),
@@ -195,6 +201,8 @@ class DirectorySync:
             self._grant(unit.id, PROCESS_DEFINITION, "*", ("READ",))
             for filter_id in filter_ids:
                 self._grant(unit.id, FILTER, filter_id, ("READ",))
+            for resource_type, resource_id, permissions in KIND_GRANTS.get(unit.kind, ()):
+                self._grant(unit.id, resource_type, resource_id, permissions)
         for leader in directory.leaders:
             self._user(leader.id, leader.name, leader.body, self.settings.demo_password)
             self._member(LEADERS_GROUP, leader.id)

@@ -219,3 +219,34 @@ def test_bad_intake_is_refused_naming_the_field_and_starts_nothing(appeals, engi
 
 def test_api_requires_the_token(appeals):
     assert appeals.post({}, token="wrong").status_code == 401
+
+
+def test_hotline_agent_registers_an_appeal_with_the_start_form(appeals, as_user, engine):
+    from console.form_schema import form_schema
+    from external_tasks.camunda import EngineError, to_typed_map
+
+    agent = as_user("hotline01")
+    definition = agent.get("/process-definition/key/hotline_appeal")
+    values = form_schema("appeal_intake").load({
+        "kind": "help", "categoryCode": "construction.propertyService", "title": "楼道灯坏了",
+        "content": "家住龙河街道某小区, 楼道灯坏了两周, 老人夜里出行不便", "township": "longhe",
+        "callerPhone": "13700001111", "receivedAt": "2026-11-20T09:15:00+08:00",
+        "channel": "transfer"})
+    started = agent.post(f"/process-definition/{definition['id']}/submit-form",
+                         {"variables": to_typed_map(values)})
+    number = wait_for_number(engine, started["id"])
+    appeals.task(number, "longhe01", "Task_SignForAppeal")
+    status = appeals.status(number)
+    assert status["variables"]["receivedAt"] == "2026-11-20T09:15:00+08:00"  # the original time
+    # Received on a Friday: one working day for sign-for ends on Monday.
+    assert status["deadlines"]["signFor"] == "2026-11-23T23:59:59+08:00"
+    with pytest.raises(EngineError):  # a department cannot register appeals
+        as_user("housing01").post(f"/process-definition/{definition['id']}/submit-form",
+                                  {"variables": to_typed_map(values)})
+
+
+def wait_for_number(engine, instance_id):
+    from tests.conftest import wait_until
+
+    return wait_until(lambda: engine.get("/process-instance", processInstanceIds=instance_id)[0]
+                      .get("businessKey"), what="the appeal number")

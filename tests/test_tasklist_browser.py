@@ -22,3 +22,27 @@ def test_department_user_sees_only_own_tasks_in_tasklist(tasklist, engine, start
         page.locator(".notifications").get_by_text("not")).first.wait_for()
     assert page.locator(".task-details h2").count() == 0 or \
         "办理工单" not in page.locator(".task-details").inner_text()
+
+
+def test_township_user_signs_for_an_appeal_with_our_form(tasklist, settings, engine, as_user):
+    from tests.appeal_driver import AppealDriver
+    from tests.conftest import wait_until
+
+    appeals = AppealDriver(settings, engine, as_user)
+    number = appeals.submit()
+    task = appeals.task(number, "fengcheng01", "Task_SignForAppeal")
+
+    page = tasklist("fengcheng01")
+    page.goto(page.url.split("#")[0] + f"#/?task={task['id']}")
+    page.get_by_text("Claim", exact=True).click()
+    form = page.locator(".form-pane, .task-details")
+    assert form.get_by_label("工单编号").input_value() == number
+    assert form.get_by_label("联系电话").input_value() == "13912345678"
+    form.get_by_label("签收", exact=True).check()
+    page.get_by_role("button", name="Complete").click()
+
+    # The form's own rules let it through, the engine moved on to 办理.
+    appeals.task(number, "fengcheng01", "Task_HandleAppeal")
+    history = wait_until(lambda: engine.get("/history/task", taskId=task["id"], finished="true"),
+                         what="the sign-for task to be completed")
+    assert history[0]["assignee"] == "fengcheng01"

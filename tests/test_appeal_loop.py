@@ -16,6 +16,14 @@ def handle_to_reply(appeals, number, lead="fengcheng01"):
                  firstFeedbackMethod="phone", progressNote="已联系物业公司, 约定三日内清理完毕")
 
 
+def reply_approved(appeals, number, reply_text, solved=True):
+    """Sign, handle, assist, reply and review: the appeal reaches the callback."""
+    handle_to_reply(appeals, number)
+    appeals.work(number, "housing01", "Task_AssistAppeal", assistOpinion="配合督促物业整改到位")
+    appeals.work(number, "fengcheng01", "Task_ReplyAppeal", replyText=reply_text, solved=solved)
+    appeals.work(number, "hotline01", "Task_ReviewReply", replyApproved=True)
+
+
 def test_complaint_end_to_end_with_co_unit(appeals):
     number = appeals.submit()
     sign = appeals.task(number, "fengcheng01", "Task_SignForAppeal")
@@ -122,11 +130,7 @@ def test_reply_sent_back_by_review_is_answered_again(appeals):
 def test_unsatisfied_reasonable_is_redispatched_then_satisfied(appeals):
     number = appeals.submit()
     for round_ in (1, 2):
-        handle_to_reply(appeals, number)
-        appeals.work(number, "housing01", "Task_AssistAppeal", assistOpinion="配合督促物业整改")
-        appeals.work(number, "fengcheng01", "Task_ReplyAppeal",
-                     replyText=f"第{round_}次办理: 已督促物业清理并建立巡查制度。", solved=True)
-        appeals.work(number, "hotline01", "Task_ReviewReply", replyApproved=True)
+        reply_approved(appeals, number, f"第{round_}次办理: 已督促物业清理并建立巡查制度。")
         if round_ == 1:
             appeals.work(number, "hotline01", "Task_CallbackCaller", callbackReached=True,
                          evaluation="unsatisfied", solvedConfirmed=False, reasonable=True,
@@ -143,11 +147,7 @@ def test_unsatisfied_reasonable_is_redispatched_then_satisfied(appeals):
 
 def test_unsatisfied_goes_to_media_on_site_supervision(appeals):
     number = appeals.submit()
-    handle_to_reply(appeals, number)
-    appeals.work(number, "housing01", "Task_AssistAppeal", assistOpinion="配合督促物业整改")
-    appeals.work(number, "fengcheng01", "Task_ReplyAppeal", replyText="已督促物业限期整改到位。",
-                 solved=False)
-    appeals.work(number, "hotline01", "Task_ReviewReply", replyApproved=True)
+    reply_approved(appeals, number, "已督促物业限期整改到位。", solved=False)
     appeals.work(number, "hotline01", "Task_CallbackCaller", callbackReached=True,
                  evaluation="unsatisfied", solvedConfirmed=False, reasonable=True, nextStep="media",
                  callbackNote="多次反映仍未解决")
@@ -163,10 +163,7 @@ def test_unsatisfied_goes_to_media_on_site_supervision(appeals):
 
 def test_caller_unreachable_after_the_configured_tries(appeals):
     number = appeals.submit()
-    handle_to_reply(appeals, number)
-    appeals.work(number, "housing01", "Task_AssistAppeal", assistOpinion="配合督促物业整改")
-    appeals.work(number, "fengcheng01", "Task_ReplyAppeal", replyText="已督促物业清理完毕。", solved=True)
-    appeals.work(number, "hotline01", "Task_ReviewReply", replyApproved=True)
+    reply_approved(appeals, number, "已督促物业清理完毕。")
     for attempt in (1, 2, 3):
         appeals.work(number, "hotline01", "Task_CallbackCaller", callbackReached=False,
                      callbackNote=f"第{attempt}次回访无人接听")

@@ -9,17 +9,10 @@ from external_tasks import notify
 from external_tasks.camunda import LockedTask, from_typed
 from external_tasks.runtime import IncidentError
 from tests.conftest import wait_until
-from tests.test_connectors import (APPEAL, NAME, PHONE, RecordingGateway, RecordingSleep,
-                                   write_config)
+from tests.test_connectors import (  # noqa: F401 - gateway is a fixture used here too
+    APPEAL, NAME, PHONE, RecordingSleep, gateway, write_config)
 
 HANDLER = notify.router.handlers["send-notification"]
-
-
-@pytest.fixture
-def gateway():
-    server = RecordingGateway()
-    yield server
-    server.close()
 
 
 @pytest.fixture

@@ -80,5 +80,8 @@ class AppealDriver:
         self.engine.post(f"/job/{job['id']}/execute")
 
     def _belongs(self, job: dict, number: str) -> bool:
-        instance = self.engine.get("/process-instance", processInstanceIds=job["processInstanceId"])
-        return bool(instance) and instance[0]["businessKey"] == number
+        return self._belongs_instance(job["processInstanceId"], number)
+
+    def _belongs_instance(self, instance_id: str, number: str) -> bool:
+        instance = self.engine.get(f"/history/process-instance/{instance_id}")
+        return instance["businessKey"] == number

@@ -3,6 +3,7 @@
 import pytest
 
 from tests.appeal_driver import AppealDriver
+from tests.conftest import wait_until
 
 
 @pytest.fixture
@@ -184,8 +185,6 @@ def test_missed_sign_for_deadline_marks_the_appeal_overdue(appeals):
 
 
 def wait_overdue(appeals, number):
-    from tests.conftest import wait_until
-
     return wait_until(lambda: (status := appeals.status(number))["overdue"] and status,
                       what="the overdue flag")
 
@@ -243,7 +242,32 @@ def test_hotline_agent_registers_an_appeal_with_the_start_form(appeals, as_user,
 
 
 def wait_for_number(engine, instance_id):
-    from tests.conftest import wait_until
-
     return wait_until(lambda: engine.get("/process-instance", processInstanceIds=instance_id)[0]
                       .get("businessKey"), what="the appeal number")
+
+
+def test_confidential_appeal_hides_the_caller_from_every_unit(appeals):
+    number = appeals.submit(confidential=True)
+    sign = appeals.task(number, "fengcheng01", "Task_SignForAppeal")
+    lead_view = appeals.task_variables("fengcheng01", sign)
+    assert lead_view["callerPhone"]["value"] == "（保密）"
+    assert lead_view["callerName"]["value"] == "（保密）"
+    handle_to_reply(appeals, number)
+    assist = appeals.task(number, "housing01", "Task_AssistAppeal")
+    co_view = appeals.task_variables("housing01", assist)
+    assert co_view["callerPhoneMasked"]["value"] == "（保密）"
+    assert "13912345678" not in str(lead_view) + str(co_view)
+
+
+def test_reminder_before_the_deadline_notifies_the_lead_unit(appeals, engine):
+    number = appeals.submit()
+    appeals.task(number, "fengcheng01", "Task_SignForAppeal")
+    appeals.fire_timer(number, "Event_SignForReminderDue")
+
+    def reminded():
+        return [activity for activity in engine.get(
+                    "/history/activity-instance", activityId="Task_RemindSignFor", finished="true")
+                if appeals._belongs_instance(activity["processInstanceId"], number)]
+
+    wait_until(reminded, what="the sign-for reminder to be sent")
+    assert appeals.status(number)["overdue"] is False  # a reminder is not a missed deadline

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from connectors import ConfigError, DeliveryRejected, Notifier, TemplateError, summary
 from connectors.config import NOTIFICATIONS_FILE
+from connectors.templates import FIELDS
 from deploy.directory import DIRECTORY_FILE
 from external_tasks.camunda import LockedTask
 from external_tasks.runtime import IncidentError, TaskRouter
@@ -95,7 +96,13 @@ def recipient_units(audience: str, variables: dict) -> list[str]:
     raise AudienceError(f"输入参数 audience 的值 {audience!r} 无效，应为 {' / '.join(AUDIENCES)}")
 
 
-@router.task("send-notification")
+#: What templates and recipients can read: the placeholders' sources and the caller's contact.
+NOTIFICATION_VARIABLES = sorted({field.source for field in FIELDS.values()}
+                                | {"confidential", "callerName", "callerPhone", "leadUnit",
+                                   "coUnits"})
+
+
+@router.task("send-notification", variables=NOTIFICATION_VARIABLES)
 def send_notification(external_task: LockedTask, template: str, audience: str, **variables):
     scope = f"{external_task.process_instance_id}:{external_task.activity_instance_id}"
     try:

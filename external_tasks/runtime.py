@@ -63,7 +63,8 @@ def is_conflict(error: EngineError) -> bool:
 class Handler:
     topic: str
     function: typing.Callable[..., dict | None]
-    variables: tuple[str, ...] | None  # None: the handler takes **kwargs, so fetch all
+    variables: tuple[str, ...] | None  # the variables to fetch; None: all of them
+    takes_all: bool                    # a **kwargs handler gets every fetched variable
     required: frozenset[str]
     task_parameter: str | None
     client_parameter: str | None
@@ -75,7 +76,7 @@ class Handler:
         if missing:
             raise KeyError(f"process variable(s) {', '.join(missing)} missing for topic "
                            f"'{self.topic}' ({self.function.__module__}.{self.function.__name__})")
-        if self.variables is None:
+        if self.takes_all:
             kwargs = dict(task.variables)
         else:
             kwargs = {name: task.variables[name] for name in self.variables if name in task.variables}
@@ -98,9 +99,12 @@ class TaskRouter:
     def __init__(self):
         self.handlers: dict[str, Handler] = {}
 
-    def task(self, topic: str, *, lock_ms: int | None = None, retries: int | None = None):
+    def task(self, topic: str, *, lock_ms: int | None = None, retries: int | None = None,
+             variables: typing.Iterable[str] | None = None):
+        """Register `function` on `topic`. `variables` names what a **kwargs handler is given:
+        fetching every variable of an appeal on each task costs the engine dearly."""
         def register(function):
-            self._add(_handler_for(topic, function, lock_ms, retries))
+            self._add(_handler_for(topic, function, lock_ms, retries, variables))
             return function
         return register
 
@@ -114,7 +118,7 @@ class TaskRouter:
         self.handlers[handler.topic] = handler
 
 
-def _handler_for(topic, function, lock_ms, retries) -> Handler:
+def _handler_for(topic, function, lock_ms, retries, extra_variables) -> Handler:
     names, required, takes_all = [], set(), False
     task_parameter = client_parameter = None
     hints = typing.get_type_hints(function)
@@ -131,7 +135,12 @@ def _handler_for(topic, function, lock_ms, retries) -> Handler:
             names.append(parameter.name)
             if parameter.default is parameter.empty:
                 required.add(parameter.name)
-    return Handler(topic, function, None if takes_all else tuple(names), frozenset(required),
+    if takes_all:
+        fetched = None if extra_variables is None else tuple(dict.fromkeys(
+            [*names, *extra_variables]))
+    else:
+        fetched = tuple(names)
+    return Handler(topic, function, fetched, takes_all, frozenset(required),
                    task_parameter, client_parameter, lock_ms, retries)
 
 

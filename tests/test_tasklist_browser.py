@@ -2,12 +2,13 @@
 
 
 def test_department_user_sees_only_own_tasks_in_tasklist(tasklist, engine, start_instance):
-    own = start_instance("test_unit_task", {"unit": "housing"})
-    other = start_instance("test_unit_task", {"unit": "fengcheng"})
+    # Units no other test gives work to: the list holds exactly this test's task.
+    own = start_instance("test_unit_task", {"unit": "tax"})
+    other = start_instance("test_unit_task", {"unit": "dingli"})
     own_task = engine.get("/task", processInstanceId=own["id"])[0]
     other_task = engine.get("/task", processInstanceId=other["id"])[0]
 
-    page = tasklist("housing01")
+    page = tasklist("tax01")
     page.locator(".task-filters").get_by_text("本单位待办").click()
     items = page.locator(".tasks-list li.task")
     items.first.wait_for()

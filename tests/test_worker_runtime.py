@@ -244,3 +244,18 @@ def test_incident_error_skips_the_retries(engine, start_instance, run_worker):
                            what="an incident")
     assert attempts == ["齐全"]
     assert "2027 年节假日数据缺失" in incidents[0]["incidentMessage"]
+
+
+def test_a_kwargs_handler_fetches_only_the_named_variables():
+    router = TaskRouter()
+
+    @router.task("render", variables=["title", "leadUnit"])
+    def render(template: str, **variables):
+        return {}
+
+    @router.task("everything")
+    def everything(**variables):
+        return {}
+
+    assert router.handlers["render"].variables == ("template", "title", "leadUnit")
+    assert router.handlers["everything"].variables is None

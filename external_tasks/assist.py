@@ -1,6 +1,7 @@
 """Topic `record-assist-opinion` (汇总协办意见): a co-unit's opinion reaches the lead unit.
 
-Each co-unit's entry replaces its earlier one, so a redelivered task adds nothing twice. Two
+Each co-unit's entry replaces its earlier one, so a redelivered task adds nothing twice. The
+text form is what the lead unit's reply form shows. Two
 co-units finishing at once conflict in the engine; the runtime then reruns the later one on
 the fresh list.
 """
@@ -20,4 +21,5 @@ def record_assist_opinion(coUnit: str, assistOpinion: str, assistOpinions: list 
     entries.append({"unit": coUnit, "unitName": unit.name if unit else coUnit,
                     "opinion": assistOpinion,
                     "at": dt.datetime.now(SHANGHAI).replace(microsecond=0).isoformat()})
-    return {"assistOpinions": entries}
+    text = "\n".join(f"{entry['unitName']}: {entry['opinion']}" for entry in entries)
+    return {"assistOpinions": entries, "assistOpinionsText": text}

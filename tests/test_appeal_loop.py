@@ -37,6 +37,9 @@ def test_complaint_end_to_end_with_co_unit(appeals):
     assert "callerPhone" not in co_view and co_view["callerPhoneMasked"]["value"] == "139****5678"
     appeals.work(number, "housing01", "Task_AssistAppeal", assistOpinion="已督促物业企业整改, 纳入信用考评")
 
+    reply = appeals.task(number, "fengcheng01", "Task_ReplyAppeal")
+    opinions = appeals.task_variables("fengcheng01", reply)["assistOpinionsText"]["value"]
+    assert opinions == "县住建局: 已督促物业企业整改, 纳入信用考评"  # the co-unit's opinion reached the lead
     appeals.work(number, "fengcheng01", "Task_ReplyAppeal",
                  replyText="经街道协调, 物业已于11月29日清理完毕并建立每日巡查制度。", solved=True)
     appeals.work(number, "hotline01", "Task_ReviewReply", replyApproved=True)

@@ -25,15 +25,17 @@ def test_department_user_sees_only_own_tasks_in_tasklist(tasklist, engine, start
         "办理工单" not in page.locator(".task-details").inner_text()
 
 
-def test_township_user_signs_for_an_appeal_with_our_form(tasklist, settings, engine, as_user):
+def test_department_user_signs_for_an_appeal_with_our_form(tasklist, settings, engine, as_user):
     from tests.appeal_driver import AppealDriver
     from tests.conftest import wait_until
 
     appeals = AppealDriver(settings, engine, as_user)
-    number = appeals.submit()
-    task = appeals.task(number, "fengcheng01", "Task_SignForAppeal")
+    # 不动产登记 is led by the department (属事), dispatched automatically.
+    number = appeals.submit(categoryCode="construction.propertyRegistration",
+                            title="不动产证办理进度", content="房产证申请已满两个月仍未办好, 请协调")
+    task = appeals.task(number, "naturalres01", "Task_SignForAppeal")
 
-    page = tasklist("fengcheng01")
+    page = tasklist("naturalres01")
     page.goto(page.url.split("#")[0] + f"#/?task={task['id']}")
     page.get_by_text("Claim", exact=True).click()
     form = page.locator(".form-pane, .task-details")
@@ -43,7 +45,7 @@ def test_township_user_signs_for_an_appeal_with_our_form(tasklist, settings, eng
     page.get_by_role("button", name="Complete").click()
 
     # The form's own rules let it through, the engine moved on to 办理.
-    appeals.task(number, "fengcheng01", "Task_HandleAppeal")
+    appeals.task(number, "naturalres01", "Task_HandleAppeal")
     history = wait_until(lambda: engine.get("/history/task", taskId=task["id"], finished="true"),
                          what="the sign-for task to be completed")
-    assert history[0]["assignee"] == "fengcheng01"
+    assert history[0]["assignee"] == "naturalres01"

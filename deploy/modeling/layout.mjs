@@ -1,6 +1,6 @@
 // Lays out a BPMN file that has no diagram yet (bpmn-auto-layout), so that Camunda Modeler
 // opens it and bpmnlint accepts it. Designers then refine the layout in Modeler.
-//   node layout.mjs src/hotline_appeal.bpmn ../../bpmn/hotline_appeal.bpmn
+//   node layout.mjs new_process.bpmn ../../bpmn/new_process.bpmn
 import { readFileSync, writeFileSync } from 'node:fs';
 import { layoutProcess } from 'bpmn-auto-layout';
 

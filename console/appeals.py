@@ -21,6 +21,7 @@ STATUS_VARIABLES = (
     "completionOverdue", "evaluation", "solved", "closedAs", "callerNameMasked",
     "callerPhoneMasked", "confidential", "scopeFlag", "scopeReason", "routingStatus",
     "redispatchCount", "returnCount", "improperReturnCount", "callbackAttempts", "answer",
+    "leaderReceived", "dutyLeader",
 )
 TIMELINE_TYPES = {"startEvent", "noneEndEvent", "userTask", "serviceTask", "callActivity",
                   "boundaryTimer", "intermediateTimer", "subProcess", "multiInstanceBody"}

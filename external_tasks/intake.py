@@ -3,7 +3,8 @@
 Gives the appeal its number (the business key; an appeal started in Tasklist without one gets
 the next number of the day), fixes the receipt time (now unless the appeal carries its original
 one), masks the caller for everyone but the hotline centre and the lead unit, and sets the
-counters and settings the rest of the process reads.
+counters and settings the rest of the process reads. An appeal received while a county leader
+is on duty (领导坐班) is a leader-received appeal and important.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 from connectors import mask_name, mask_phone
 from deploy.settings import REPO_ROOT, Settings
 from external_tasks.camunda import LockedTask
+from external_tasks.duty_roster import RosterError, current_roster, duty_leader_at
 from external_tasks.runtime import IncidentError, TaskRouter
 from external_tasks.workdays import SHANGHAI
 
@@ -93,16 +95,23 @@ def register_appeal(task: LockedTask, kind: str, appealNumber: str | None = None
     number = appealNumber or task.business_key or allocate_appeal_number(
         Settings.from_env().data_dir, now_in_shanghai().date())
     callback = hotline_settings()["callback"]
+    received = _receipt_time(receivedAt)
+    try:
+        duty_leader = duty_leader_at(dt.datetime.fromisoformat(received), current_roster())
+    except RosterError as error:
+        raise IncidentError(str(error)) from None
     return {
         "appealNumber": number,
-        "receivedAt": _receipt_time(receivedAt),
+        "receivedAt": received,
+        "dutyLeader": duty_leader or "",
+        "leaderReceived": duty_leader is not None,
         "callerName": callerName or "",
         "callerPhone": callerPhone or "",
         "callerNameMasked": mask_name(callerName or ""),
         "callerPhoneMasked": mask_phone(callerPhone or ""),
         "confidential": bool(confidential),
         "answeredOnCall": bool(answeredOnCall) and kind == "inquiry",
-        "important": bool(important),
+        "important": bool(important) or duty_leader is not None,
         "urgency": urgency or "normal",
         "difficulty": difficulty or "ordinary",
         "township": township or "",

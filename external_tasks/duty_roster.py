@@ -1,0 +1,116 @@
+"""The leaders' duty roster (领导坐班): who answers the hotline when, as data admins edit.
+
+An appeal received during a leader's slot is a leader-received appeal (领导接听件): it is marked
+important and carries the duty leader, for supervision and the leader's daily digest.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import functools
+from pathlib import Path
+
+import yaml
+from marshmallow import Schema, ValidationError, fields, validates_schema
+
+from deploy.directory import Directory, load_directory
+from deploy.settings import REPO_ROOT
+from external_tasks.workdays import SHANGHAI
+
+ROSTER_FILE = REPO_ROOT / "deploy" / "config" / "duty_roster.yaml"
+
+
+class RosterError(ValueError):
+    """The roster file is not valid; the message names each bad row and field."""
+
+
+class SlotTimesSchema(Schema):
+    start = fields.Time(required=True, format="%H:%M",
+                        error_messages={"invalid": "应为时:分, 如 09:00"})
+    end = fields.Time(required=True, format="%H:%M",
+                      error_messages={"invalid": "应为时:分, 如 10:00"})
+
+
+class SlotSchema(Schema):
+    date = fields.Date(required=True, error_messages={"invalid": "应为日期, 如 2026-12-01"})
+    leader = fields.String(required=True)
+    start = fields.Time(format="%H:%M", error_messages={"invalid": "应为时:分, 如 09:00"})
+    end = fields.Time(format="%H:%M", error_messages={"invalid": "应为时:分, 如 10:00"})
+
+
+class RosterSchema(Schema):
+    default_slot = fields.Nested(SlotTimesSchema, required=True)
+    slots = fields.List(fields.Nested(SlotSchema), required=True)
+
+    def __init__(self, directory: Directory, **kwargs):
+        super().__init__(**kwargs)
+        self.leader_ids = {leader.id for leader in directory.leaders}
+
+    @validates_schema
+    def check_rows(self, data, **_):
+        errors: dict[int, dict[str, list[str]]] = {}
+        default = data["default_slot"]
+        taken: list[tuple[int, dt.datetime, dt.datetime]] = []
+        for index, slot in enumerate(data["slots"]):
+            row = errors.setdefault(index, {})
+            if slot["leader"] not in self.leader_ids:
+                row.setdefault("leader", []).append(
+                    f"'{slot['leader']}' 不是单位目录 (directory.yaml leaders) 中的县领导")
+            start = dt.datetime.combine(slot["date"], slot.get("start", default["start"]))
+            end = dt.datetime.combine(slot["date"], slot.get("end", default["end"]))
+            if end <= start:
+                row.setdefault("end", []).append("结束时间应晚于开始时间")
+            for other, other_start, other_end in taken:
+                if start < other_end and other_start < end:
+                    row.setdefault("date", []).append(f"与 slots[{other}] 的坐班时间重叠")
+            taken.append((index, start, end))
+        errors = {index: row for index, row in errors.items() if row}
+        if errors:
+            raise ValidationError({"slots": errors})
+
+
+@dataclasses.dataclass(frozen=True)
+class DutySlot:
+    leader: str
+    start: dt.datetime
+    end: dt.datetime
+
+
+def _messages(errors, prefix="") -> list[str]:
+    if isinstance(errors, dict):
+        return [line for key, value in errors.items()
+                for line in _messages(value, f"{prefix}[{key}]" if isinstance(key, int)
+                                      else f"{prefix}.{key}")]
+    return [f"{prefix.lstrip('.')}: {message}" for message in errors]
+
+
+def load_roster(path: Path = ROSTER_FILE, directory: Directory | None = None) -> tuple[DutySlot, ...]:
+    try:
+        raw = yaml.safe_load(path.read_text("utf-8")) or {}
+    except (yaml.YAMLError, ValueError) as error:  # PyYAML raises ValueError for 2026-13-01
+        raise RosterError(f"{path}: 不是有效的 YAML: {error}") from None
+    try:
+        data = RosterSchema(directory or load_directory()).load(raw)
+    except ValidationError as error:
+        raise RosterError(f"{path}:\n  " + "\n  ".join(_messages(error.messages))) from None
+    default = data["default_slot"]
+    return tuple(DutySlot(
+        slot["leader"],
+        dt.datetime.combine(slot["date"], slot.get("start", default["start"]), SHANGHAI),
+        dt.datetime.combine(slot["date"], slot.get("end", default["end"]), SHANGHAI))
+        for slot in data["slots"])
+
+
+@functools.lru_cache(maxsize=4)
+def _cached(path: Path, mtime: float) -> tuple[DutySlot, ...]:
+    return load_roster(path)
+
+
+def current_roster(path: Path = ROSTER_FILE) -> tuple[DutySlot, ...]:
+    """The roster, read again whenever an admin saves the file."""
+    return _cached(path, path.stat().st_mtime)
+
+
+def duty_leader_at(moment: dt.datetime, roster: tuple[DutySlot, ...]) -> str | None:
+    """The leader on duty at `moment` (slots include their start, exclude their end)."""
+    return next((slot.leader for slot in roster if slot.start <= moment < slot.end), None)

@@ -109,9 +109,9 @@ def main() -> None:
     recorder.latencies_ms.clear()
     recorder.done = 0
     total = int(args.rate * args.seconds)
+    arrivals_start = time.monotonic()
     for index in range(total):
-        due = worker_start = time.monotonic() if index == 0 else due + 1 / args.rate
-        time.sleep(max(0.0, due - time.monotonic()))
+        time.sleep(max(0.0, arrivals_start + index / args.rate - time.monotonic()))
         engine.post(f"/process-definition/key/{KEY}/start", {})
     wait_for(recorder, total, timeout=120)
     latencies = recorder.latencies_ms

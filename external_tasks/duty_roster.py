@@ -10,9 +10,9 @@ import datetime as dt
 import functools
 from pathlib import Path
 
-import yaml
 from marshmallow import Schema, ValidationError, fields, validates_schema
 
+from deploy.admin_files import ConfigFileError, load_admin_file
 from deploy.directory import Directory, load_directory
 from deploy.settings import REPO_ROOT
 from external_tasks.workdays import SHANGHAI
@@ -20,7 +20,7 @@ from external_tasks.workdays import SHANGHAI
 ROSTER_FILE = REPO_ROOT / "deploy" / "config" / "duty_roster.yaml"
 
 
-class RosterError(ValueError):
+class RosterError(ConfigFileError):
     """The roster file is not valid; the message names each bad row and field."""
 
 
@@ -76,23 +76,8 @@ class DutySlot:
     end: dt.datetime
 
 
-def _messages(errors, prefix="") -> list[str]:
-    if isinstance(errors, dict):
-        return [line for key, value in errors.items()
-                for line in _messages(value, f"{prefix}[{key}]" if isinstance(key, int)
-                                      else f"{prefix}.{key}")]
-    return [f"{prefix.lstrip('.')}: {message}" for message in errors]
-
-
 def load_roster(path: Path = ROSTER_FILE, directory: Directory | None = None) -> tuple[DutySlot, ...]:
-    try:
-        raw = yaml.safe_load(path.read_text("utf-8")) or {}
-    except (yaml.YAMLError, ValueError) as error:  # PyYAML raises ValueError for 2026-13-01
-        raise RosterError(f"{path}: 不是有效的 YAML: {error}") from None
-    try:
-        data = RosterSchema(directory or load_directory()).load(raw)
-    except ValidationError as error:
-        raise RosterError(f"{path}:\n  " + "\n  ".join(_messages(error.messages))) from None
+    data = load_admin_file(path, RosterSchema(directory or load_directory()), RosterError)
     default = data["default_slot"]
     return tuple(DutySlot(
         slot["leader"],

@@ -13,10 +13,10 @@ import functools
 import sqlite3
 from pathlib import Path
 
-import yaml
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, fields, validate
 
 from connectors import mask_name, mask_phone
+from deploy.admin_files import ConfigFileError, load_admin_file
 from deploy.settings import REPO_ROOT, Settings
 from external_tasks.camunda import LockedTask
 from external_tasks.duty_roster import RosterError, current_roster, duty_leader_at
@@ -39,13 +39,16 @@ class HotlineSettingsSchema(Schema):
     callback = fields.Nested(CallbackSchema, required=True)
 
 
+class HotlineSettingsError(ConfigFileError):
+    """deploy/config/hotline.yaml is not valid."""
+
+
 @functools.lru_cache(maxsize=4)
 def _hotline_settings(path: Path, mtime: float) -> dict:
     try:
-        return HotlineSettingsSchema().load(yaml.safe_load(path.read_text("utf-8")) or {})
-    except (ValidationError, yaml.YAMLError) as error:
-        detail = error.messages if isinstance(error, ValidationError) else error
-        raise IncidentError(f"{path}: {detail}") from None
+        return load_admin_file(path, HotlineSettingsSchema(), HotlineSettingsError)
+    except HotlineSettingsError as error:
+        raise IncidentError(str(error)) from None
 
 
 def hotline_settings(path: Path = HOTLINE_FILE) -> dict:

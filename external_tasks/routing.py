@@ -29,7 +29,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from deploy.directory import DIRECTORY_FILE, ID_PATTERN, Directory, DirectoryError, load_directory
 from deploy.settings import REPO_ROOT
 from external_tasks.runtime import IncidentError, TaskRouter
-from external_tasks.scope_check import ConfigFileError, file_version, load_admin_file
+from deploy.admin_files import ConfigFileError, file_version, load_admin_file
 
 TAXONOMY_FILE = REPO_ROOT / "deploy" / "config" / "taxonomy.yaml"
 GAZETTEER_FILE = REPO_ROOT / "deploy" / "config" / "gazetteer.yaml"

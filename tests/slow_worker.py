@@ -1,5 +1,8 @@
-"""A worker process for the SIGTERM test: its handler takes 2 s, then completes."""
+"""A worker process for the SIGTERM test: its handler marks that it started (the file named by
+SLOW_WORKER_STARTED), takes 2 s, then completes."""
+import os
 import time
+from pathlib import Path
 
 from deploy.settings import Settings
 from external_tasks.camunda import EngineClient
@@ -10,6 +13,7 @@ router = TaskRouter()
 
 @router.task("test-echo")
 def slow_echo(title: str):
+    Path(os.environ["SLOW_WORKER_STARTED"]).touch()
     time.sleep(2)
     return {"echoed": title}
 

@@ -179,14 +179,14 @@ def test_stop_finishes_running_handlers_and_unlocks_the_rest(engine, start_insta
     assert pending and pending[0]["lockExpirationTime"] is None
 
 
-def test_sigterm_stops_a_worker_process_gracefully(settings, engine, start_instance):
+def test_sigterm_stops_a_worker_process_gracefully(settings, engine, start_instance, tmp_path):
     instance = start_instance("test_echo", {"title": "终止", "count": 1})
-    env = os.environ | settings.to_env()
+    started = tmp_path / "handler-started"
+    env = os.environ | settings.to_env() | {"SLOW_WORKER_STARTED": str(started)}
     process = subprocess.Popen([sys.executable, str(TESTS / "slow_worker.py")], env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    wait_until(lambda: engine.get("/external-task", processInstanceId=instance["id"],
-                                  locked="true"), what="the worker to lock the task")
-    process.send_signal(signal.SIGTERM)
+    wait_until(started.exists, what="the worker's handler to start")
+    process.send_signal(signal.SIGTERM)  # while the handler runs: it must finish, not be cut off
     output, _ = process.communicate(timeout=30)
     assert process.returncode == 0, output
     assert current_activity(engine, instance["id"]) == "Task_Inspect", output

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import current_app, jsonify, request
-from marshmallow import Schema, fields
+from marshmallow import Schema, ValidationError, fields
 
 from console.api import api, requires_token, responds_with
 from console.form_schema import form_schema
@@ -85,11 +85,12 @@ def create_appeal():
     payload = request.get_json(silent=True)
     if payload is None:
         return error_response({"_body": ["请求体应为 JSON (Content-Type: application/json)"]})
-    errors = form_schema(INTAKE_FORM).validate(payload)
-    if errors:
-        return error_response(errors)
-    values = form_schema(INTAKE_FORM).load(payload)
-    number = allocate_appeal_number(current_app.config["SUBAN_SETTINGS"].data_dir, now_in_shanghai().date())
+    try:
+        values = form_schema(INTAKE_FORM).load(payload)
+    except ValidationError as error:
+        return error_response(error.messages)
+    number = allocate_appeal_number(current_app.config["SUBAN_SETTINGS"].data_dir,
+                                    now_in_shanghai().date())
     try:
         instance = _engine().post(f"/process-definition/key/{PROCESS_KEY}/start", {
             "businessKey": number,

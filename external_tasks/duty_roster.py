@@ -24,18 +24,22 @@ class RosterError(ConfigFileError):
     """The roster file is not valid; the message names each bad row and field."""
 
 
+def _clock_time(example: str, required: bool = False) -> fields.Time:
+    return fields.Time(required=required, format="%H:%M",
+                       error_messages={"invalid": f"应为时:分, 如 {example}"})
+
+
 class SlotTimesSchema(Schema):
-    start = fields.Time(required=True, format="%H:%M",
-                        error_messages={"invalid": "应为时:分, 如 09:00"})
-    end = fields.Time(required=True, format="%H:%M",
-                      error_messages={"invalid": "应为时:分, 如 10:00"})
+    start = _clock_time("09:00", required=True)
+    end = _clock_time("10:00", required=True)
 
 
 class SlotSchema(Schema):
+    """A row; start and end default to the roster's default slot."""
     date = fields.Date(required=True, error_messages={"invalid": "应为日期, 如 2026-12-01"})
     leader = fields.String(required=True)
-    start = fields.Time(format="%H:%M", error_messages={"invalid": "应为时:分, 如 09:00"})
-    end = fields.Time(format="%H:%M", error_messages={"invalid": "应为时:分, 如 10:00"})
+    start = _clock_time("09:00")
+    end = _clock_time("10:00")
 
 
 class RosterSchema(Schema):

@@ -1,15 +1,7 @@
 // Judges form submissions the way Tasklist does: with form-js 1.8.7, the renderer of
 // Camunda 7.24's Tasklist. Reads {"schema": <form>, "submissions": [<data>, ...]} on stdin and
 // prints, per submission, the keys form-js refuses with its messages.
-const { JSDOM } = require('jsdom');
-
-const dom = new JSDOM('<!DOCTYPE html><body></body>', { pretendToBeVisual: true });
-for (const name of ['window', 'document', 'navigator', 'Node', 'Element', 'HTMLElement',
-  'Event', 'KeyboardEvent', 'MouseEvent', 'MutationObserver', 'getComputedStyle']) {
-  if (!(name in globalThis)) globalThis[name] = dom.window[name];
-}
-globalThis.requestAnimationFrame = (callback) => setTimeout(callback, 0);
-globalThis.cancelAnimationFrame = (handle) => clearTimeout(handle);
+require('./headless-dom.cjs');
 
 const { Form } = require('@bpmn-io/form-js-viewer');
 

@@ -7,13 +7,96 @@ import hmac
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, Flask, current_app, jsonify, request
-from marshmallow import Schema, fields
+from marshmallow import Schema, ValidationError, fields
+from werkzeug.exceptions import BadRequest, HTTPException
 
 from deploy.directory import UNIT_KINDS, load_directory
 from deploy.settings import Settings
 from deploy.stack import engine_healthy
+from external_tasks.camunda import EngineError
 
 api = Blueprint("api_v1", __name__, url_prefix="/api/v1")
+
+#: Largest request body the API reads (an appeal's text fields together stay far below it).
+MAX_BODY_BYTES = 128 * 1024
+
+
+class ErrorSchema(Schema):
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
+                         required=True, metadata={"description": "字段 → 问题"})
+
+
+def error_response(errors: dict, status: int = 400):
+    # A JSON key may be empty; the error still needs a name to point at.
+    named = {key or "_body": value for key, value in errors.items()}
+    return jsonify(ErrorSchema().dump({"errors": named})), status
+
+
+#: HTTP refusals outside the views, as (the part of the request at fault, what to tell the user).
+HTTP_REFUSALS = {
+    400: ("_body", "请求体不是有效的 JSON (malformed JSON)"),
+    404: ("_path", "没有这个接口 (no such API path)"),
+    405: ("_method", "该接口不支持此请求方法 (method not allowed)"),
+    413: ("_body", f"请求体过大, 上限 {MAX_BODY_BYTES} 字节 (request body too large)"),
+    415: ("_body", "请求体应为 JSON (Content-Type: application/json)"),
+}
+
+
+@api.app_errorhandler(HTTPException)
+def http_refusal(error: HTTPException):
+    """Under /api/ every refusal carries the error schema; the werkzeug detail is kept."""
+    if not request.path.startswith(api.url_prefix + "/"):
+        return error
+    field, message = HTTP_REFUSALS.get(error.code, ("_request", error.name))
+    response = error.get_response()  # keeps headers such as Allow on a 405
+    response.set_data(ErrorSchema().dumps({"errors": {field: [f"{message}: {error.description}"]}},
+                                          ensure_ascii=False))
+    response.content_type = "application/json"
+    return response
+
+
+@api.errorhandler(EngineError)
+def engine_unavailable(error: EngineError):
+    current_app.logger.error("engine call failed: %s", error)
+    return error_response({"_engine": ["流程引擎暂不可用, 请稍后重试 (engine unavailable)"]}, 503)
+
+
+@api.errorhandler(ValidationError)
+def invalid_fields(error: ValidationError):
+    return error_response(error.messages)
+
+
+def json_body():
+    """The request's JSON body; a wrong content type or malformed JSON is an HTTP refusal, text
+    that is not Unicode a ValidationError naming its fields."""
+    try:
+        payload = request.get_json()
+    except RecursionError:  # json gives up on deep nesting with this, not a ValueError
+        raise BadRequest("JSON 嵌套过深 (nested too deeply)") from None
+    if broken := _broken_text(payload, "_body"):
+        raise ValidationError({field: ["文字含无效的 Unicode 字符 (lone UTF-16 surrogate)"]
+                               for field in broken})
+    return payload
+
+
+def _broken_text(value, field: str) -> list[str]:
+    """Fields holding a lone surrogate: a JSON \\u escape allows it, UTF-8 cannot carry it."""
+    if isinstance(value, str):
+        return [] if _is_unicode(value) else [field]
+    if isinstance(value, dict):
+        return [name for key, item in value.items()
+                for name in (_broken_text(item, key) if _is_unicode(key) else [field])]
+    if isinstance(value, list):
+        return [name for item in value for name in _broken_text(item, field)]
+    return []
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class HealthSchema(Schema):
@@ -103,17 +186,28 @@ def build_spec(app: Flask) -> dict:
             if schema is not None:
                 operation["responses"][status]["content"] = {
                     "application/json": {"schema": type(schema)}}
+            refusals = dict(getattr(view, "refusals", {}))
             if getattr(view, "request_schema", None) is not None:
                 operation["requestBody"] = {"required": True, "content": {
                     "application/json": {"schema": view.request_schema}}}
-                operation["responses"]["400"] = {"description": "字段错误", "content": {
-                    "application/json": {"schema": "ErrorSchema"}}}
+                refusals |= {400: "字段错误或 JSON 格式错误", 413: "请求体过大",
+                             415: "请求体不是 JSON"}
             if getattr(view, "requires_token", False):
                 operation["security"] = [{"token": []}]
-                operation["responses"]["401"] = {"description": "缺少或错误的访问令牌"}
+                refusals[401] = "缺少或错误的访问令牌"
+            for code, description in refusals.items():
+                operation["responses"][str(code)] = {"description": description, "content": {
+                    "application/json": {"schema": "ErrorSchema"}}}
+            for code, (description, other_schema) in getattr(view, "other_responses", {}).items():
+                operation["responses"][str(code)] = {"description": description, "content": {
+                    "application/json": {"schema": type(other_schema)}}}
+            if getattr(view, "query_schema", None) is not None:  # one parameter per field
+                operation.setdefault("parameters", []).append(
+                    {"in": "query", "schema": view.query_schema})
             for argument in rule.arguments:
                 operation.setdefault("parameters", []).append(
                     {"in": "path", "name": argument, "required": True,
-                     "schema": {"type": "string"}})
+                     "schema": getattr(view, "path_schemas", {}).get(argument,
+                                                                     {"type": "string"})})
             spec.path(path=path, operations={method.lower(): operation})
     return spec.to_dict()

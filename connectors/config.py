@@ -17,9 +17,9 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from connectors.templates import AUDIENCES, Template, allowed_fields, unknown_placeholders
 from deploy.directory import Directory, load_directory
-from deploy.settings import REPO_ROOT
+from deploy.settings import CONFIG_DIR
 
-NOTIFICATIONS_FILE = REPO_ROOT / "deploy" / "config" / "notifications.yaml"
+NOTIFICATIONS_FILE = CONFIG_DIR / "notifications.yaml"
 
 TLS_MODES = ("none", "starttls", "ssl")
 SMTP_DEFAULT_PORTS = {"none": 25, "starttls": 587, "ssl": 465}
@@ -91,6 +91,7 @@ class NotificationConfig:
     templates: dict[str, Template]
     units: dict[str, UnitChannels]
     directory: Directory
+    leaders: dict[str, UnitChannels] = dataclasses.field(default_factory=dict)
 
     def template(self, template_id: str) -> Template:
         try:
@@ -99,8 +100,10 @@ class NotificationConfig:
             raise ConfigError(f"模板 '{template_id}' 不存在（deploy/config/notifications.yaml "
                               f"中有: {', '.join(sorted(self.templates))}）") from None
 
-    def channels(self, unit_id: str) -> UnitChannels:
-        return self.units.get(unit_id) or UnitChannels((), None)
+    def channels(self, recipient_id: str) -> UnitChannels:
+        """A unit's or a county leader's channels (the directory keeps their ids distinct)."""
+        return (self.units.get(recipient_id) or self.leaders.get(recipient_id)
+                or UnitChannels((), None))
 
 
 # -- schemas ---------------------------------------------------------------------------------------
@@ -171,7 +174,8 @@ class UnitChannelsSchema(Schema):
 
 class TemplateSchema(Schema):
     audience = fields.String(required=True, validate=validate.OneOf(
-        AUDIENCES, error="应为 {choices} 之一（caller: 短信发给来电人；unit: 邮件/机器人发给单位）"))
+        AUDIENCES, error="应为 {choices} 之一（caller: 短信发给来电人；unit: 邮件/机器人发给单位；"
+                         "leader: 邮件/机器人发给县领导）"))
     description = fields.String(load_default="")
     subject = fields.String(load_default="", validate=validate.Length(max=200))
     text = fields.String(required=True, validate=validate.Length(min=1, max=4000))
@@ -191,14 +195,15 @@ class TemplateSchema(Schema):
                 errors[field] = [
                     f"未知占位符 {', '.join('{' + name + '}' for name in unknown)}；"
                     f"可用: {', '.join(allowed_fields(audience))}"]
-        if audience == "unit" and not data["subject"].strip():
-            errors.setdefault("subject", []).append("单位消息需要主题（邮件标题、机器人消息标题）")
+        if audience != "caller" and not data["subject"].strip():
+            errors.setdefault("subject", []).append(
+                "单位消息需要主题（邮件标题、机器人消息标题），发给县领导的也是")
         if audience == "caller" and data["subject"]:
             errors.setdefault("subject", []).append("短信没有主题，请删除 subject")
         if audience == "caller" and len(data["text"]) > 300:
             errors.setdefault("text", []).append(
                 f"短信正文过长（{len(data['text'])} 字，最多 300 字）")
-        if audience == "unit" and data["sms_template_id"]:
+        if audience != "caller" and data["sms_template_id"]:
             errors.setdefault("sms_template_id", []).append("只有发给来电人的短信模板需要短信模板号")
         if errors:
             raise ValidationError(errors)
@@ -214,19 +219,28 @@ class NotificationsSchema(Schema):
     delivery = fields.Nested(DeliverySchema, load_default=lambda: DeliverySchema().load({}))
     units = fields.Dict(keys=fields.String(), values=fields.Nested(UnitChannelsSchema),
                         load_default=dict, allow_none=False)
+    leaders = fields.Dict(keys=fields.String(), values=fields.Nested(UnitChannelsSchema),
+                          load_default=dict, allow_none=False)
     templates = fields.Dict(keys=_template_id, values=fields.Nested(TemplateSchema),
                             required=True)
 
     def __init__(self, directory: Directory, **kwargs):
         super().__init__(**kwargs)
         self.unit_ids = {unit.id for unit in directory.units}
+        self.leader_ids = {leader.id for leader in directory.leaders}
 
     @validates_schema
-    def check_units(self, data, **_):
-        unknown = {unit_id: {"key": [f"目录中没有单位 '{unit_id}'（见 deploy/config/directory.yaml）"]}
-                   for unit_id in data["units"] if unit_id not in self.unit_ids}
-        if unknown:
-            raise ValidationError({"units": unknown})
+    def check_recipients(self, data, **_):
+        errors = {}
+        for section, known, what in (("units", self.unit_ids, "单位"),
+                                     ("leaders", self.leader_ids, "县领导")):
+            unknown = {entry_id: {"key": [f"目录中没有{what} '{entry_id}'"
+                                          f"（见 deploy/config/directory.yaml）"]}
+                       for entry_id in data[section] if entry_id not in known}
+            if unknown:
+                errors[section] = unknown
+        if errors:
+            raise ValidationError(errors)
 
 
 class EnvironmentSchema(Schema):
@@ -277,7 +291,7 @@ def load_config(path: Path = NOTIFICATIONS_FILE, *, env: typing.Mapping[str, str
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: 应为一个映射（sms, smtp, delivery, units, templates）")
+        raise ConfigError(f"{path}: 应为一个映射（sms, smtp, delivery, units, leaders, templates）")
     try:
         data = NotificationsSchema(directory).load(raw)
     except ValidationError as exc:
@@ -310,9 +324,12 @@ def _settle(data: dict, env: dict, directory: Directory) -> NotificationConfig:
                                          text=spec["text"], subject=spec["subject"],
                                          sms_template_id=spec["sms_template_id"])
                    for template_id, spec in data["templates"].items()},
-        units={unit_id: UnitChannels(
-                   emails=tuple(spec["email"]),
-                   webhook=WebhookTarget(**spec["webhook"]) if spec["webhook"] else None)
-               for unit_id, spec in data["units"].items()},
+        units={unit_id: _channels(spec) for unit_id, spec in data["units"].items()},
         directory=directory,
+        leaders={leader_id: _channels(spec) for leader_id, spec in data["leaders"].items()},
     )
+
+
+def _channels(spec: dict) -> UnitChannels:
+    return UnitChannels(emails=tuple(spec["email"]),
+                        webhook=WebhookTarget(**spec["webhook"]) if spec["webhook"] else None)

@@ -1,7 +1,7 @@
 """Send one template to its recipients over every configured channel, each message exactly once.
 
-The caller gets an SMS; a unit gets an e-mail and/or a robot message, whichever it has
-configured. Each (template, channel, recipient) of one notification step has its own
+The caller gets an SMS; a unit or a county leader gets an e-mail and/or a robot message,
+whichever it has configured. Each (template, channel, recipient) of one notification step has its own
 idempotency key `<scope>:<template>:<channel>:<recipient>`, where the scope names the step
 (process instance and activity instance), so a step delivered twice sends nothing twice.
 """
@@ -28,12 +28,13 @@ log = logging.getLogger("suban.connectors")
 
 SENT, ALREADY_SENT, SKIPPED = "sent", "already_sent", "skipped"
 CALLER = "caller"
+AUDIENCE_NAMES = {"caller": "来电人", "unit": "单位", "leader": "县领导"}
 
 
 @dataclasses.dataclass(frozen=True)
 class Delivery:
     channel: str    # sms | email | webhook
-    recipient: str  # "caller" or a unit id: never the caller's number
+    recipient: str  # "caller", a unit id or a leader id: never the caller's number
     status: str     # sent | already_sent | skipped
     detail: str = ""
 
@@ -82,11 +83,7 @@ class Notifier:
 
     def notify_units(self, template_id: str, unit_ids: typing.Iterable[str],
                      variables: typing.Mapping[str, typing.Any], *, scope: str) -> list[Delivery]:
-        """E-mail and/or robot message `template_id` to each unit, whichever it has configured.
-
-        Every delivery is tried; failures are raised together at the end, so the ones that
-        went out are recorded and are not repeated when the task runs again.
-        """
+        """E-mail and/or robot message `template_id` to each unit, whichever it has configured."""
         template = self._template(template_id, "unit")
         unit_ids = list(dict.fromkeys(unit_ids))
         for unit_id in unit_ids:
@@ -95,42 +92,63 @@ class Notifier:
         messages = {unit_id: render(template, message_fields(
             variables, self.config.directory, audience="unit", unit_id=unit_id))
             for unit_id in unit_ids}  # rendered first: a template error sends nothing
+        return self._send_all(template_id, messages, scope=scope, kind="unit")
+
+    def notify_leaders(self, template_id: str,
+                       fields_by_leader: typing.Mapping[str, typing.Mapping[str, str]], *,
+                       scope: str) -> list[Delivery]:
+        """E-mail and/or robot message `template_id` to county leaders, each rendered from its
+        own placeholder values (the leader's name, `leaderName`, is added here)."""
+        template = self._template(template_id, "leader")
+        names = {leader.id: leader.name for leader in self.config.directory.leaders}
+        for leader_id in fields_by_leader:
+            if leader_id not in names:
+                raise ConfigError(f"目录中没有县领导 '{leader_id}'（见 deploy/config/directory.yaml）")
+        messages = {leader_id: render(template, dict(fields) | {"leaderName": names[leader_id]})
+                    for leader_id, fields in fields_by_leader.items()}
+        return self._send_all(template_id, messages, scope=scope, kind="leader")
+
+    # -- internals ------------------------------------------------------------------------------
+    def _send_all(self, template_id: str, messages: dict[str, Message], *, scope: str,
+                  kind: str) -> list[Delivery]:
+        """Send each recipient's message over its channels. Every delivery is tried; failures
+        are raised together at the end, so the ones that went out are not repeated."""
         deliveries: list[Delivery] = []
         failures: list[DeliveryError] = []
-        for unit_id, message in messages.items():
-            for channel, sender in self._unit_senders(unit_id).items():
-                key = f"{scope}:{template_id}:{channel}:{unit_id}"
+        for recipient, message in messages.items():
+            for channel, sender in self._senders(recipient, kind).items():
+                key = f"{scope}:{template_id}:{channel}:{recipient}"
                 if isinstance(sender, str):
-                    deliveries.append(self._skip(key, template_id, channel, unit_id, sender))
+                    deliveries.append(self._skip(key, template_id, channel, recipient, sender))
                     continue
                 try:
-                    deliveries.append(self._deliver(key, template_id, channel, unit_id,
-                                                    f"unit {unit_id}",
+                    deliveries.append(self._deliver(key, template_id, channel, recipient,
+                                                    f"{kind} {recipient}",
                                                     functools.partial(sender, message, key)))
                 except DeliveryError as exc:
                     failures.append(exc)
         if failures:
-            kind = DeliveryRejected if all(isinstance(exc, DeliveryRejected)
-                                           for exc in failures) else DeliveryFailed
-            raise kind(f"{template_id}: {len(failures)} of {len(failures) + len(deliveries)} "
+            error = DeliveryRejected if all(isinstance(exc, DeliveryRejected)
+                                            for exc in failures) else DeliveryFailed
+            raise error(f"{template_id}: {len(failures)} of {len(failures) + len(deliveries)} "
                        f"deliveries failed: " + "; ".join(str(exc) for exc in failures))
         return deliveries
 
-    # -- internals ------------------------------------------------------------------------------
     def _template(self, template_id: str, audience: str) -> Template:
         template = self.config.template(template_id)
         if template.audience != audience:
-            raise ConfigError(f"模板 '{template_id}' 是发给"
-                              f"{'来电人' if template.audience == 'caller' else '单位'}的，"
-                              f"不能发给{'来电人' if audience == 'caller' else '单位'}")
+            raise ConfigError(f"模板 '{template_id}' 是发给{AUDIENCE_NAMES[template.audience]}的，"
+                              f"不能发给{AUDIENCE_NAMES[audience]}")
         return template
 
-    def _unit_senders(self, unit_id: str) -> dict[str, typing.Callable[[Message, str], str] | str]:
-        """channel → its send function for this unit, or why the unit cannot get it that way."""
-        channels = self.config.channels(unit_id)
+    def _senders(self, recipient: str,
+                 kind: str) -> dict[str, typing.Callable[[Message, str], str] | str]:
+        """channel → its send function for this unit or leader, or why it cannot get it that way."""
+        channels = self.config.channels(recipient)
+        shown = f"{AUDIENCE_NAMES[kind]} {recipient}"
         senders: dict[str, typing.Callable[[Message, str], str] | str] = {}
         if not channels.emails:
-            senders["email"] = f"单位 {unit_id} 未配置电子邮箱"
+            senders["email"] = f"{shown} 未配置电子邮箱"
         elif not self.email.configured:
             senders["email"] = "未配置邮件服务器 (SUBAN_SMTP_HOST)"
         else:
@@ -138,7 +156,7 @@ class Notifier:
         if channels.webhook:
             senders["webhook"] = functools.partial(self.webhook.send_once, channels.webhook)
         else:
-            senders["webhook"] = f"单位 {unit_id} 未配置机器人 webhook"
+            senders["webhook"] = f"{shown} 未配置机器人 webhook"
         return senders
 
     def _deliver(self, key: str, template_id: str, channel: str, recipient: str,

@@ -15,7 +15,7 @@ import typing
 
 from deploy.directory import Directory
 
-AUDIENCES = ("caller", "unit")
+AUDIENCES = ("caller", "unit", "leader")
 
 KIND_NAMES = {"inquiry": "咨询", "help": "求助", "complaint": "投诉", "report": "举报",
               "suggestion": "意见建议"}
@@ -59,6 +59,15 @@ UNIT_FIELDS: dict[str, Field] = {
     "unitName": Field("接收单位名称", "unitName"),
 }
 
+#: The only placeholders of leader messages: the duty leader's daily digest (领导接听件日报),
+#: whose fields the digest worker fills from all of the leader's appeals of the day.
+LEADER_FIELDS: dict[str, Field] = {
+    "leaderName": Field("县领导职务", "leaderName"),
+    "digestDay": Field("坐班日期", "digestDay"),
+    "appealCount": Field("当日接听工单数", "appealCount"),
+    "appealList": Field("工单清单（编号、标题、乡镇、牵头单位、当前状态，来电人已脱敏）", "appealList"),
+}
+
 MOBILE_PATTERN = re.compile(r"^1[3-9]\d{9}$")
 
 
@@ -70,7 +79,7 @@ class TemplateError(ValueError):
 @dataclasses.dataclass(frozen=True)
 class Template:
     id: str
-    audience: str             # caller (SMS) | unit (e-mail and webhook)
+    audience: str             # caller (SMS) | unit, leader (e-mail and webhook)
     text: str
     subject: str = ""         # e-mail subject and webhook heading (unit templates)
     sms_template_id: str = ""  # the gateway's template id (caller templates)
@@ -108,6 +117,8 @@ def placeholders_of(text: str) -> tuple[str, ...]:
 
 
 def allowed_fields(audience: str) -> dict[str, Field]:
+    if audience == "leader":
+        return dict(LEADER_FIELDS)
     return FIELDS | UNIT_FIELDS if audience == "unit" else dict(FIELDS)
 
 

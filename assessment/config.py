@@ -1,0 +1,93 @@
+"""deploy/config/assessment.yaml: indicator weights, satisfaction weights, the surge rule, the
+repeat window and the major-risk words, validated with errors that name the field."""
+from __future__ import annotations
+
+import dataclasses
+import functools
+from pathlib import Path
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from deploy.admin_files import ConfigFileError, file_version, load_admin_file
+from deploy.settings import REPO_ROOT
+
+ASSESSMENT_FILE = REPO_ROOT / "deploy" / "config" / "assessment.yaml"
+
+#: The rates the composite score weighs, in the order bulletins show them.
+RATES = ("sign_for_on_time", "feedback_on_time", "completion_on_time", "solved", "satisfied")
+EVALUATIONS = ("satisfied", "basically_satisfied", "unsatisfied")
+
+
+class AssessmentConfigError(ConfigFileError):
+    """deploy/config/assessment.yaml is not valid."""
+
+
+def _weights_schema(names: tuple[str, ...], value_range: validate.Range) -> type[Schema]:
+    return Schema.from_dict({name: fields.Float(required=True, validate=value_range)
+                             for name in names})
+
+
+IndicatorWeightsSchema = _weights_schema(RATES, validate.Range(min=0, max=100))
+SatisfactionWeightsSchema = _weights_schema(EVALUATIONS, validate.Range(min=0, max=1))
+
+
+class SurgeSchema(Schema):
+    baseline_weeks = fields.Integer(required=True, validate=validate.Range(min=2, max=52))
+    min_count = fields.Integer(required=True, validate=validate.Range(min=1))
+    alpha = fields.Float(required=True,
+                         validate=validate.Range(min=0, max=0.5, min_inclusive=False))
+    baseline_floor = fields.Float(required=True,
+                                  validate=validate.Range(min=0, min_inclusive=False))
+
+
+class AssessmentSchema(Schema):
+    indicator_weights = fields.Nested(IndicatorWeightsSchema, required=True)
+    satisfaction_weights = fields.Nested(SatisfactionWeightsSchema, required=True)
+    surge = fields.Nested(SurgeSchema, required=True)
+    repeat_window_days = fields.Integer(required=True, validate=validate.Range(min=1, max=365))
+    major_risk_words = fields.List(fields.String(validate=validate.Length(min=1)), required=True,
+                                   validate=validate.Length(min=1))
+
+    @validates_schema
+    def weights_add_up(self, data, **kwargs):
+        check_weights(data["indicator_weights"])
+
+
+def check_weights(weights: dict) -> None:
+    """The composite score's weights are percentages of it: they must add up to 100."""
+    total = sum(weights.values())
+    if abs(total - 100) > 1e-6:
+        raise ValidationError({"indicator_weights": [
+            f"各项权重之和应为 100, 实际为 {total:g} (weights must add up to 100)"]})
+
+
+@dataclasses.dataclass(frozen=True)
+class SurgeRule:
+    baseline_weeks: int
+    min_count: int
+    alpha: float
+    baseline_floor: float
+
+
+@dataclasses.dataclass(frozen=True)
+class AssessmentConfig:
+    indicator_weights: dict[str, float]
+    satisfaction_weights: dict[str, float]
+    surge: SurgeRule
+    repeat_window_days: int
+    major_risk_words: tuple[str, ...]
+
+
+@functools.lru_cache(maxsize=4)
+def _load(path: Path, version: tuple[int, int]) -> AssessmentConfig:
+    data = load_admin_file(path, AssessmentSchema(), AssessmentConfigError)
+    return AssessmentConfig(indicator_weights=data["indicator_weights"],
+                            satisfaction_weights=data["satisfaction_weights"],
+                            surge=SurgeRule(**data["surge"]),
+                            repeat_window_days=data["repeat_window_days"],
+                            major_risk_words=tuple(data["major_risk_words"]))
+
+
+def load_assessment_config(path: Path = ASSESSMENT_FILE) -> AssessmentConfig:
+    """The file as it is now (an admin's edit is picked up on the next call)."""
+    return _load(path, file_version(path))

@@ -1,0 +1,151 @@
+// 考核与研判 pages: read /api/v1/assessment/* with the console's API token (asked once, kept
+// for the browser session) and draw tables and simple SVG charts. No caller data is ever sent.
+const Assessment = (() => {
+  const API = "/api/v1/assessment";
+  const percent = (value) => value === null || value === undefined ? "—" : (100 * value).toFixed(1) + "%";
+  const number = (value) => value === null || value === undefined ? "—" : String(value);
+  const score = (value) => value === null || value === undefined ? "—" : value.toFixed(2);
+  const INDICATORS = [
+    ["unit_name", "单位", String], ["received", "受理", number], ["dispatched", "派单", number],
+    ["closed", "办结", number], ["sign_for_on_time_rate", "按时签收率", percent],
+    ["feedback_on_time_rate", "按时反馈率", percent],
+    ["completion_on_time_rate", "按时办结率", percent], ["solved_rate", "问题解决率", percent],
+    ["satisfied_rate", "评价满意率", percent], ["overdue", "超期", number],
+    ["major_risk", "重大风险", number],
+    ["supervision_level1", "一级督办", number], ["supervision_level2", "二级督办", number],
+    ["supervision_level3", "三级督办", number], ["redispatch_rate", "二次交办率", percent],
+    ["improper_returns", "不当退单", number], ["consultations", "1+X会商", number],
+    ["extensions", "延期", number], ["score", "综合得分", score],
+  ];
+  const PROBLEMS = [["category_name", "诉求分类", String], ["appeals", "本期", number],
+    ["previous", "上期", number], ["change", "环比", percent], ["unsatisfied", "不满意", number]];
+  const SURGES = [["township_name", "乡镇(街道)", String], ["category_name", "诉求分类", String],
+    ["count", "本周", number], ["baseline", "周均基线", score], ["p_value", "偶然概率", (v) => v.toExponential(1)]];
+  const ISSUES = [["township_name", "乡镇(街道)", String], ["category_name", "诉求分类", String],
+    ["this_week", "本周", number], ["forecast", "下周预计", score], ["reasons", "依据", (r) => r.join("; ")]];
+  const WEEKLY = [["week", "周 (周一)", String], ["township_name", "乡镇(街道)", String],
+    ["category_name", "诉求分类", String], ["appeals", "件数", number]];
+  const REPEATS = [["basis", "依据", String], ["township_name", "乡镇(街道)", String],
+    ["category_name", "诉求分类", String], ["appeals", "件数", number],
+    ["appeal_numbers", "工单", (n) => n.join(" ")]];
+
+  function token() {
+    let value = sessionStorage.getItem("subanToken");
+    if (!value) {
+      value = prompt("请输入控制台 API 令牌 (SUBAN_API_TOKEN)") || "";
+      sessionStorage.setItem("subanToken", value);
+    }
+    return value;
+  }
+
+  async function call(path, options = {}) {
+    const response = await fetch(API + path, {...options,
+      headers: {Authorization: "Bearer " + token(), ...(options.headers || {})}});
+    if (response.status === 401) sessionStorage.removeItem("subanToken");
+    if (!response.ok) {
+      const body = await response.json().catch(() => ({errors: {_: [response.statusText]}}));
+      throw new Error(Object.entries(body.errors).map(([field, messages]) => `${field}: ${messages.join("; ")}`).join(" / "));
+    }
+    return response;
+  }
+
+  function table(element, columns, rows) {
+    const head = "<tr>" + columns.map(([, title]) => `<th>${title}</th>`).join("") + "</tr>";
+    const body = rows.map((row) => "<tr>" + columns.map(([key, , format]) =>
+      `<td>${escape(format(row[key]))}</td>`).join("") + "</tr>").join("");
+    element.innerHTML = head + (body || `<tr><td colspan="${columns.length}">无</td></tr>`);
+  }
+
+  function escape(text) {
+    return String(text).replace(/[&<>"]/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}[c]));
+  }
+
+  function bars(element, rows, key, label, format) {
+    const shown = rows.filter((row) => row[key] !== null && row[key] !== undefined);
+    const max = Math.max(1, ...shown.map((row) => row[key]));
+    const height = 18 * shown.length + 10;
+    element.innerHTML = `<svg width="720" height="${height}" role="img" aria-label="${label}">` +
+      shown.map((row, index) => {
+        const width = 480 * row[key] / max, y = 5 + 18 * index;
+        return `<text x="0" y="${y + 12}">${escape(row[label])}</text>` +
+          `<rect x="170" y="${y}" width="${width}" height="14" fill="#3b6ea5"></rect>` +
+          `<text x="${176 + width}" y="${y + 12}">${format(row[key])}</text>`;
+      }).join("") + "</svg>";
+  }
+
+  async function download(path, name) {
+    const blob = await (await call(path)).blob();
+    const link = document.createElement("a");
+    link.href = URL.createObjectURL(blob);
+    link.download = name;
+    link.click();
+  }
+
+  function months(last, count) {
+    const [year, month] = last.split("-").map(Number);
+    return Array.from({length: count}, (_, index) => {
+      const date = new Date(year, month - count + index, 1);
+      return `${date.getFullYear()}-${String(date.getMonth() + 1).padStart(2, "0")}`;
+    });
+  }
+
+  async function overview() {
+    const form = document.getElementById("query"), message = document.getElementById("message");
+    const query = () => new URLSearchParams(new FormData(form)).toString();
+    async function load() {
+      try {
+        const report = await (await call("/indicators?" + query())).json();
+        table(document.getElementById("indicators"), INDICATORS, report.rows);
+        bars(document.getElementById("chart"), report.rows, "score", "unit_name", score);
+        const analysis = await (await call("/analysis?month=" + form.month.value)).json();
+        table(document.getElementById("problems"), PROBLEMS, analysis.problems);
+        table(document.getElementById("surges"), SURGES, analysis.surges);
+        table(document.getElementById("act-before"), ISSUES, analysis.act_before);
+        table(document.getElementById("repeats"), REPEATS, analysis.repeats);
+        const busiest = [...analysis.weekly].sort((a, b) => b.appeals - a.appeals).slice(0, 30);
+        table(document.getElementById("weekly"), WEEKLY, busiest);
+        const trend = [];
+        for (const month of months(form.month.value, 12)) {
+          const county = await (await call(`/indicators?group=county&month=${month}`)).json();
+          trend.push({month, ...county.rows[0]});
+        }
+        bars(document.getElementById("trend"), trend, "received", "month", number);
+        document.getElementById("print").href = "bulletin?month=" + form.month.value;
+      } catch (error) { message.textContent = error.message; }
+    }
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      message.textContent = "";
+      load();
+    });
+    async function syncThenLoad() {  // the store is brought up to date whenever the page opens
+      try {
+        const report = await (await call("/sync", {method: "POST"})).json();
+        message.textContent = `已同步: 办结 ${report.closed} 件, 在办 ${report.open} 件`;
+      } catch (error) { message.textContent = error.message; }
+      await load();
+    }
+    document.getElementById("sync").onclick = syncThenLoad;
+    document.getElementById("csv").onclick = () => download("/indicators.csv?" + query(), "indicators.csv")
+      .catch((error) => { message.textContent = error.message; });
+    document.getElementById("xlsx").onclick = () => download("/bulletin.xlsx?month=" + form.month.value,
+      `bulletin-${form.month.value}.xlsx`).catch((error) => { message.textContent = error.message; });
+    syncThenLoad();
+  }
+
+  async function bulletin(month) {
+    try {
+      const data = await (await call("/bulletin?month=" + encodeURIComponent(month))).json();
+      document.getElementById("title").textContent = data.title;
+      document.getElementById("meta").textContent = `统计期间 ${data.period.start} 至 ${data.period.end} (按受理日期) · 数据截至 ${data.as_of}`;
+      for (const group of ["township", "department", "county"]) {
+        table(document.getElementById(group), INDICATORS, data.indicators[group]);
+      }
+      table(document.getElementById("problems"), PROBLEMS, data.problems);
+      table(document.getElementById("surges"), SURGES, data.surges);
+      table(document.getElementById("act-before"), ISSUES, data.act_before);
+    } catch (error) { document.getElementById("message").textContent = error.message; }
+  }
+
+  return {overview, bulletin};
+})();

@@ -7,13 +7,15 @@ from deploy.settings import Settings
 
 
 def create_app(settings: Settings | None = None) -> Flask:
-    from console import appeals  # noqa: F401 - registers the appeal routes on the blueprint
-    from console.api import api, build_spec
+    from console import appeals, assessment, supervision  # noqa: F401 - they register routes
+    from console.api import MAX_BODY_BYTES, api, build_spec
 
     app = Flask(__name__)
     app.config["SUBAN_SETTINGS"] = settings or Settings.from_env()
     app.config["JSON_AS_ASCII"] = False
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES  # larger bodies get 413
     app.json.ensure_ascii = False
     app.register_blueprint(api)
+    app.register_blueprint(assessment.pages)
     app.config["OPENAPI_SPEC"] = build_spec(app)
     return app

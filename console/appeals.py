@@ -1,17 +1,25 @@
 """The intake API: register an appeal, read its status. Every call needs the API token."""
 from __future__ import annotations
 
-from flask import current_app, jsonify, request
+import datetime as dt
+import re
+
+from flask import current_app, jsonify
 from marshmallow import Schema, ValidationError, fields
 
-from console.api import api, requires_token, responds_with
+from console.api import api, error_response, json_body, requires_token, responds_with
 from console.form_schema import form_schema
+from console.supervision import SupervisionOutSchema, supervision_summaries
+from console.outbox import PROCESS_KEY, IntakeOutbox, deliver, outbox_path
 from deploy.settings import Settings
-from external_tasks.camunda import EngineClient, EngineError, from_typed, to_typed_map
-from external_tasks.intake import allocate_appeal_number, now_in_shanghai
+from external_tasks.camunda import (EngineClient, EngineError, from_typed, from_typed_map,
+                                    to_typed_map)
+from external_tasks.intake import NUMBER_PREFIX, allocate_appeal_number, now_in_shanghai
 
-PROCESS_KEY = "hotline_appeal"
 INTAKE_FORM = "appeal_intake"
+#: How long a caller of the intake API waits for the engine before the appeal is queued.
+INTAKE_WAIT_S = 5
+NUMBER_PATTERN = re.compile(rf"^{NUMBER_PREFIX}\d{{8}}-\d{{4,}}$")
 
 #: What the status shows; the caller's name and phone only masked.
 STATUS_VARIABLES = (
@@ -21,7 +29,10 @@ STATUS_VARIABLES = (
     "completionOverdue", "evaluation", "solved", "closedAs", "callerNameMasked",
     "callerPhoneMasked", "confidential", "scopeFlag", "scopeReason", "routingStatus",
     "redispatchCount", "returnCount", "improperReturnCount", "callbackAttempts", "answer",
-    "leaderReceived", "dutyLeader",
+    "leaderReceived", "dutyLeader", "repeatedAppeal", "repeatedOf", "returnRecords",
+    "originalCompletionDeadline", "extensionApproved", "extensionCount", "extensionDaysTotal",
+    "consultationKind", "consultationOutcome", "consultationMinute", "consultationPlanDate",
+    "consultationExplanation", "toleranceFlag",
 )
 TIMELINE_TYPES = {"startEvent", "noneEndEvent", "userTask", "serviceTask", "callActivity",
                   "boundaryTimer", "intermediateTimer", "subProcess", "multiInstanceBody"}
@@ -35,14 +46,32 @@ def _engine() -> EngineClient:
     return current_app.config["SUBAN_ENGINE"]
 
 
-class ErrorSchema(Schema):
-    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
-                         required=True, metadata={"description": "字段 → 问题"})
+def _intake_engine() -> EngineClient:
+    """The engine for starting appeals: a caller waits at most `INTAKE_WAIT_S` per call."""
+    settings: Settings = current_app.config["SUBAN_SETTINGS"]
+    if "SUBAN_INTAKE_ENGINE" not in current_app.config:
+        current_app.config["SUBAN_INTAKE_ENGINE"] = EngineClient(
+            settings.engine_rest_url, settings.admin_user, settings.admin_password,
+            timeout_s=INTAKE_WAIT_S)
+    return current_app.config["SUBAN_INTAKE_ENGINE"]
+
+
+def intake_outbox() -> IntakeOutbox:
+    if "SUBAN_INTAKE_OUTBOX" not in current_app.config:
+        current_app.config["SUBAN_INTAKE_OUTBOX"] = IntakeOutbox(
+            outbox_path(current_app.config["SUBAN_SETTINGS"]))
+    return current_app.config["SUBAN_INTAKE_OUTBOX"]
 
 
 class AppealCreatedSchema(Schema):
     appealNumber = fields.String(required=True, metadata={"example": "XS20261127-0001"})
     processInstanceId = fields.String(required=True)
+
+
+class AppealQueuedSchema(Schema):
+    appealNumber = fields.String(required=True, metadata={"example": "XS20261127-0001"})
+    status = fields.String(required=True, metadata={
+        "description": "queued: 已受理, 等待流程引擎 (received, waiting for the engine)"})
 
 
 class TaskOutSchema(Schema):
@@ -62,7 +91,8 @@ class TimelineEntrySchema(Schema):
 
 class AppealStatusSchema(Schema):
     appealNumber = fields.String(required=True)
-    status = fields.String(required=True, metadata={"description": "open | closed"})
+    status = fields.String(required=True, metadata={
+        "description": "queued (已受理, 等待流程引擎) | open | closed"})
     closedAs = fields.String(allow_none=True)
     currentSteps = fields.List(fields.Nested(TaskOutSchema), required=True)
     leadUnit = fields.String(allow_none=True)
@@ -72,39 +102,43 @@ class AppealStatusSchema(Schema):
     evaluation = fields.String(allow_none=True)
     variables = fields.Dict(required=True, metadata={"description": "工单信息 (诉求人已脱敏)"})
     timeline = fields.List(fields.Nested(TimelineEntrySchema), required=True)
-
-
-def error_response(errors: dict, status: int = 400):
-    return jsonify(ErrorSchema().dump({"errors": errors})), status
+    supervisions = fields.List(fields.Nested(SupervisionOutSchema), required=True,
+                               metadata={"description": "三级督办"})
 
 
 @api.post("/appeals")
 @requires_token
 def create_appeal():
-    """Register an appeal (受理): validated by the intake form's rules, then started."""
-    payload = request.get_json(silent=True)
-    if payload is None:
-        return error_response({"_body": ["请求体应为 JSON (Content-Type: application/json)"]})
+    """Register an appeal (受理): validated by the intake form's rules, stored, then started."""
     try:
-        values = form_schema(INTAKE_FORM).load(payload)
+        values = form_schema(INTAKE_FORM).load(json_body())
     except ValidationError as error:
         return error_response(error.messages)
-    number = allocate_appeal_number(current_app.config["SUBAN_SETTINGS"].data_dir,
-                                    now_in_shanghai().date())
+    now = now_in_shanghai()
+    if values.get("receivedAt") and dt.datetime.fromisoformat(values["receivedAt"]) > now:
+        # The register-appeal worker would stop this appeal with an incident.
+        return error_response({"receivedAt": [
+            "「受理时间」不能晚于现在 (receipt time in the future)"]})
+    number = allocate_appeal_number(current_app.config["SUBAN_SETTINGS"].data_dir, now.date())
+    # Received now, however late the engine starts it: deadlines count from here.
+    variables = to_typed_map({"receivedAt": now.isoformat()} | values
+                             | {"appealNumber": number})
+    outbox = intake_outbox()
+    outbox.add(number, variables)
     try:
-        instance = _engine().post(f"/process-definition/key/{PROCESS_KEY}/start", {
-            "businessKey": number,
-            "variables": to_typed_map(values | {"appealNumber": number})})
+        instance_id = deliver(outbox, _intake_engine(), number, variables)
     except EngineError as error:
-        current_app.logger.error("appeal %s not started: %s", number, error)
-        return error_response({"_engine": ["流程引擎暂不可用, 请稍后重试 (engine unavailable)"]}, 503)
+        current_app.logger.warning("appeal %s queued for the engine: %s", number, error)
+        return jsonify(AppealQueuedSchema().dump({"appealNumber": number, "status": "queued"})), 202
     return jsonify(AppealCreatedSchema().dump(
-        {"appealNumber": number, "processInstanceId": instance["id"]})), 201
+        {"appealNumber": number, "processInstanceId": instance_id})), 201
 
 
 create_appeal.request_schema = form_schema(INTAKE_FORM).__class__
 create_appeal.response_schema = AppealCreatedSchema()
 create_appeal.response_status = 201
+create_appeal.other_responses = {
+    202: ("已受理并保存, 流程引擎暂不可用: 引擎恢复后自动启动", AppealQueuedSchema())}
 
 
 OVERDUE_FLAGS = ("overdue", "signForOverdue", "feedbackOverdue", "completionOverdue")
@@ -127,6 +161,11 @@ def _variables(engine: EngineClient, instance_ids: list[str]) -> tuple[dict, boo
 @responds_with(AppealStatusSchema())
 def appeal_status(number: str):
     """Status of an appeal: step, units, deadlines, overdue, evaluation and timeline."""
+    if not NUMBER_PATTERN.match(number):
+        raise _NotFound(number)
+    queued = intake_outbox().entry(number)
+    if queued and queued["status"] == "queued":
+        return _queued_status(number, from_typed_map(queued["variables"]))
     engine = _engine()
     roots = engine.get("/history/process-instance", processInstanceBusinessKey=number,
                        processDefinitionKey=PROCESS_KEY)
@@ -161,7 +200,16 @@ def appeal_status(number: str):
                       "ended": activity.get("endTime"),
                       "process": names.get(activity["processInstanceId"], "")}
                      for activity in activities if activity["activityType"] in TIMELINE_TYPES],
+        "supervisions": supervision_summaries(engine, family),
     }
+
+
+def _queued_status(number: str, values: dict) -> dict:
+    """An appeal in the outbox, not yet in the engine: what was received, no steps yet."""
+    return {"appealNumber": number, "status": "queued", "closedAs": None, "currentSteps": [],
+            "leadUnit": None, "coUnits": [], "deadlines": {}, "overdue": False,
+            "evaluation": None, "timeline": [], "supervisions": [],
+            "variables": {key: values[key] for key in STATUS_VARIABLES if key in values}}
 
 
 def _candidate_group(engine: EngineClient, task_id: str) -> str | None:
@@ -175,4 +223,9 @@ class _NotFound(Exception):
 
 @api.errorhandler(_NotFound)
 def appeal_not_found(error: _NotFound):
-    return error_response({"number": [f"没有编号为 {error.args[0]} 的工单"]}, 404)
+    return error_response({"number": [f"没有编号为 {error.args[0]} 的工单 (工单编号形如 "
+                                      f"{NUMBER_PREFIX}20261127-0001)"]}, 404)
+
+
+appeal_status.refusals = {404: "没有这个编号的工单", 503: "流程引擎暂不可用"}
+appeal_status.path_schemas = {"number": {"type": "string", "pattern": NUMBER_PATTERN.pattern}}

@@ -54,6 +54,15 @@ def _iso_datetime(label: str):
     return check
 
 
+def _iso_date(label: str):
+    def check(value: str) -> None:
+        try:
+            dt.date.fromisoformat(value)
+        except (TypeError, ValueError):
+            raise ValidationError(f"「{label}」不是有效的日期 (如 2026-12-31)")
+    return check
+
+
 def _field_for(component: dict) -> fields.Field:
     label = component.get("label") or component["key"]
     rules = component.get("validate") or {}
@@ -73,7 +82,8 @@ def _field_for(component: dict) -> fields.Field:
             validators.append(lambda value, pattern=pattern: bool(pattern.search(value)) or
                               _raise(f"「{label}」格式不正确"))
         if kind == "datetime":
-            validators.append(_iso_datetime(label))
+            validators.append(_iso_date(label) if component.get("subtype") == "date"
+                              else _iso_datetime(label))
     elif kind == "number":
         field_class = fields.Float
         if "min" in rules or "max" in rules:
@@ -92,8 +102,12 @@ def _field_for(component: dict) -> fields.Field:
                                metadata={"description": label})
         field_class = fields.Raw
         validators.append(choice)
+    # The rules no marshmallow validator states, for the OpenAPI document (JSON Schema).
+    metadata = {"description": label} | ({"pattern": rules["pattern"]} if rules.get("pattern")
+                                         else {}) | ({"format": "date-time"} if kind == "datetime"
+                                                     else {})
     options = {"required": bool(rules.get("required")), "validate": validators,
-               "error_messages": messages, "metadata": {"description": label}}
+               "error_messages": messages, "metadata": metadata}
     if "defaultValue" in component:
         options["load_default"] = component["defaultValue"]
         options["required"] = False
@@ -128,6 +142,9 @@ def schema_for_form(form: dict) -> type[Schema]:
                                                  component["key"])
                    for component in components if (component.get("conditional") or {}).get("hide")}
     declared = {component["key"]: _field_for(component) for component in components}
+    # form-js shows and hides fields by the values on screen, defaults included
+    defaults = {component["key"]: component["defaultValue"] for component in components
+                if "defaultValue" in component}
     required_when_shown = {key: declared[key].error_messages["required"]
                            for key in hidden_when if declared[key].required}
     for key in required_when_shown:
@@ -145,15 +162,17 @@ def schema_for_form(form: dict) -> type[Schema]:
             """A field the form hides is not submitted by Tasklist: ignore it here too."""
             if not isinstance(data, dict):
                 return data
+            shown = defaults | data
             return {key: value for key, value in data.items()
-                    if key not in hidden_when or not hidden_when[key](data)}
+                    if key not in hidden_when or not hidden_when[key](shown)}
 
         @validates_schema(pass_original=True, skip_on_field_errors=False)
         def require_shown(self, data, original, **_):
             if not isinstance(original, dict):
                 return  # marshmallow reports the wrong type already
+            shown = defaults | original
             missing = {key: [message] for key, message in required_when_shown.items()
-                       if key not in original and not hidden_when[key](original)}
+                       if key not in original and not hidden_when[key](shown)}
             if missing:
                 raise ValidationError(missing)
 

@@ -7,8 +7,11 @@
     suban deploy          deploy all BPMN, DMN and forms (changed resources only)
     suban sync-directory  sync deploy/config/directory.yaml into engine groups and users
     suban workers         run the external-task workers in the foreground
-    suban console         run the web console in the foreground
+    suban console         run the web console (and its intake relay) in the foreground
+    suban templates       write Camunda Modeler's element templates of the workers
     suban test [ARGS]     run the test suite (pytest ARGS); it starts its own stack
+    suban assessment sync | load-synthetic | remove-synthetic   the 考核/研判 store
+    suban demo-appeals    run realistic demo appeals through the engine, then sync
 """
 from __future__ import annotations
 
@@ -48,7 +51,7 @@ def deploy_models(settings: Settings) -> None:
 def sync_directory(settings: Settings) -> None:
     from deploy.directory import DirectorySync, load_directory
 
-    directory = load_directory()
+    directory = load_directory(settings.config_dir / "directory.yaml")
     report = DirectorySync(admin_client(settings), settings).run(directory)
     stack.say(f"directory: {len(directory.units)} units, {len(directory.leaders)} leaders, "
               f"{len(report.changes)} change(s) in the engine")
@@ -142,11 +145,21 @@ def run_workers(settings: Settings) -> None:
         process_definition_keys=tuple(process_keys(model_files(settings.models_dir))))).run()
 
 
+def write_element_templates(settings: Settings) -> None:
+    from deploy.templates import TEMPLATES_FILE, write_templates
+
+    state = "written" if write_templates() else "unchanged"
+    stack.say(f"element templates {state}: {TEMPLATES_FILE.relative_to(REPO_ROOT)}")
+
+
 def run_console(settings: Settings) -> None:
     import waitress
 
     from console import create_app
+    from console.outbox import IntakeOutbox, IntakeRelay, outbox_path
 
+    # Appeals taken while the engine was away are started by this thread once it answers.
+    IntakeRelay(IntakeOutbox(outbox_path(settings)), admin_client(settings)).start()
     waitress.serve(create_app(settings), host="127.0.0.1", port=settings.console_port,
                    threads=8, ident="suban-console")
 
@@ -178,6 +191,9 @@ def run_tests(arguments: list[str]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] in (["assessment"], ["demo-appeals"]):  # their own options: assessment/cli.py
+        from assessment.cli import main as assessment_main
+        return assessment_main(argv)
     if argv[:1] == ["test"]:
         try:
             run_tests(argv[1:])  # everything after `test` belongs to pytest
@@ -191,7 +207,8 @@ def main(argv: list[str] | None = None) -> int:
                             ("deploy", "deploy BPMN, DMN and forms"),
                             ("sync-directory", "sync the directory of units into the engine"),
                             ("workers", "run the workers in the foreground"),
-                            ("console", "run the web console in the foreground")):
+                            ("console", "run the web console in the foreground"),
+                            ("templates", "write the workers' element templates for Modeler")):
         commands.add_parser(name, help=help_text)
     commands.add_parser("test", help="run the test suite; further arguments go to pytest")
     args = parser.parse_args(argv)
@@ -199,14 +216,16 @@ def main(argv: list[str] | None = None) -> int:
     actions = {
         "up": up, "down": down, "status": status, "deploy": deploy_models,
         "build": lambda _: stack.build_engine(force=True), "sync-directory": sync_directory,
-        "workers": run_workers, "console": run_console,
+        "workers": run_workers, "console": run_console, "templates": write_element_templates,
     }
     from deploy.deployment import DeploymentRefused
     from deploy.directory import DirectoryError
+    from deploy.templates import TemplateSourceError
 
     try:
         return actions[args.command](settings) or 0
-    except (stack.StackError, EngineError, DeploymentRefused, DirectoryError) as exc:
+    except (stack.StackError, EngineError, DeploymentRefused, DirectoryError,
+            TemplateSourceError) as exc:
         stack.say(f"error: {exc}")
         return 1
     except KeyboardInterrupt:

@@ -16,10 +16,10 @@ import pycamunda.user
 import yaml
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from deploy.settings import REPO_ROOT, Settings
+from deploy.settings import CONFIG_DIR, Settings
 from external_tasks.camunda import EngineClient, EngineError
 
-DIRECTORY_FILE = REPO_ROOT / "deploy" / "config" / "directory.yaml"
+DIRECTORY_FILE = CONFIG_DIR / "directory.yaml"
 
 ID_PATTERN = r"^[a-zA-Z0-9]+$"
 UNIT_KINDS = {

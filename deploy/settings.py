@@ -12,6 +12,16 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
+
+def _config_dir(env) -> Path:
+    return Path(env.get("SUBAN_CONFIG_DIR") or REPO_ROOT / "deploy" / "config").resolve()
+
+
+#: The admin data files (SUBAN_CONFIG_DIR, default deploy/config): every loader reads them here and
+#: the console's admin pages write them here. Read from the environment at import, because the
+#: loaders take their default paths from it; `suban up` gives workers and console the same one.
+CONFIG_DIR = _config_dir(os.environ)
+
 #: Passwords shipped for the embedded demo. `up` warns while any of them is in use.
 DEMO_PASSWORD = "demo"
 DEMO_API_TOKEN = "demo-token"
@@ -31,6 +41,7 @@ def _int(env: dict, name: str, default: int) -> int:
 class Settings:
     data_dir: Path
     models_dir: Path
+    config_dir: Path
     engine_port: int
     console_port: int
     admin_user: str
@@ -57,6 +68,7 @@ class Settings:
         return cls(
             data_dir=data_dir,
             models_dir=Path(env.get("SUBAN_MODELS_DIR") or REPO_ROOT).resolve(),
+            config_dir=_config_dir(env),
             engine_port=_int(env, "SUBAN_ENGINE_PORT", 8080),
             console_port=_int(env, "SUBAN_CONSOLE_PORT", 8090),
             admin_user=env.get("SUBAN_ADMIN_USER") or "admin",

@@ -8,12 +8,18 @@ from external_tasks.runtime import TaskRouter
 #: → unit tasks → callback → indicators). Each module exposes its own `router`.
 TOPIC_MODULES: tuple[str, ...] = (
     "external_tasks.intake",
+    "external_tasks.risk_alert",
     "external_tasks.scope_check",
     "external_tasks.routing",
     "external_tasks.deadlines",
-    "external_tasks.assist",
+    "external_tasks.opinions",
+    "external_tasks.returns",
+    "external_tasks.extension_request",
+    "external_tasks.deadline_extension",
     "external_tasks.overdue",
+    "external_tasks.supervision",
     "external_tasks.notify",
+    "external_tasks.duty_digest",  # daily, after the duty slot: not one appeal's step
 )
 
 

@@ -14,10 +14,10 @@ from marshmallow import Schema, ValidationError, fields, validates_schema
 
 from deploy.admin_files import ConfigFileError, load_admin_file
 from deploy.directory import Directory, load_directory
-from deploy.settings import REPO_ROOT
+from deploy.settings import CONFIG_DIR
 from external_tasks.workdays import SHANGHAI
 
-ROSTER_FILE = REPO_ROOT / "deploy" / "config" / "duty_roster.yaml"
+ROSTER_FILE = CONFIG_DIR / "duty_roster.yaml"
 
 
 class RosterError(ConfigFileError):

@@ -4,55 +4,26 @@ Gives the appeal its number (the business key; an appeal started in Tasklist wit
 the next number of the day), fixes the receipt time (now unless the appeal carries its original
 one), masks the caller for everyone but the hotline centre and the lead unit, and sets the
 counters and settings the rest of the process reads. An appeal received while a county leader
-is on duty (领导坐班) is a leader-received appeal and important.
+is on duty (领导坐班) is a leader-received appeal and important, and so is a repeated appeal
+(重复件: the same phone number called within the configured window).
 """
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import sqlite3
 from pathlib import Path
 
-from marshmallow import Schema, fields, validate
-
 from connectors import mask_name, mask_phone
-from deploy.admin_files import ConfigFileError, load_admin_file
-from deploy.settings import REPO_ROOT, Settings
-from external_tasks.camunda import LockedTask
+from deploy.settings import Settings
+from external_tasks.camunda import EngineClient, LockedTask
 from external_tasks.duty_roster import RosterError, current_roster, duty_leader_at
+from external_tasks.hotline_settings import hotline_settings
 from external_tasks.runtime import IncidentError, TaskRouter
 from external_tasks.workdays import SHANGHAI
 
 router = TaskRouter()
 
-HOTLINE_FILE = REPO_ROOT / "deploy" / "config" / "hotline.yaml"
 NUMBER_PREFIX = "XS"
-
-
-class CallbackSchema(Schema):
-    max_attempts = fields.Integer(required=True, validate=validate.Range(min=1, max=10))
-    retry_interval = fields.String(required=True, validate=validate.Regexp(
-        r"^P(T(\d+H)?(\d+M)?|\d+D)$", error="应为 ISO 8601 时长, 如 PT4H 或 P1D"))
-
-
-class HotlineSettingsSchema(Schema):
-    callback = fields.Nested(CallbackSchema, required=True)
-
-
-class HotlineSettingsError(ConfigFileError):
-    """deploy/config/hotline.yaml is not valid."""
-
-
-@functools.lru_cache(maxsize=4)
-def _hotline_settings(path: Path, mtime: float) -> dict:
-    try:
-        return load_admin_file(path, HotlineSettingsSchema(), HotlineSettingsError)
-    except HotlineSettingsError as error:
-        raise IncidentError(str(error)) from None
-
-
-def hotline_settings(path: Path = HOTLINE_FILE) -> dict:
-    return _hotline_settings(path, path.stat().st_mtime)
 
 
 def allocate_appeal_number(data_dir: Path, day: dt.date) -> str:
@@ -86,8 +57,22 @@ def _receipt_time(receivedAt) -> str:
     return value.astimezone(SHANGHAI).replace(microsecond=0).isoformat()
 
 
+def earlier_appeals(engine: EngineClient, phone: str, received: dt.datetime,
+                    this_instance: str) -> list[str]:
+    """Numbers of the caller's other appeals within the repeat window before `received`."""
+    if not phone:
+        return []
+    window = dt.timedelta(days=hotline_settings()["repeat"]["window_days"])
+    found = engine.post("/history/process-instance", {
+        "processDefinitionKey": "hotline_appeal",
+        "startedAfter": (received - window).strftime("%Y-%m-%dT%H:%M:%S.000%z"),
+        "variables": [{"name": "callerPhone", "operator": "eq", "value": phone}]})
+    return sorted(item["businessKey"] for item in found
+                  if item["id"] != this_instance and item.get("businessKey"))
+
+
 @router.task("register-appeal")
-def register_appeal(task: LockedTask, kind: str, appealNumber: str | None = None,
+def register_appeal(task: LockedTask, engine: EngineClient, kind: str, appealNumber: str | None = None,
                     receivedAt=None, callerName: str | None = None,
                     callerPhone: str | None = None, confidential: bool = False,
                     answeredOnCall: bool = False, important: bool = False,
@@ -103,6 +88,8 @@ def register_appeal(task: LockedTask, kind: str, appealNumber: str | None = None
         duty_leader = duty_leader_at(dt.datetime.fromisoformat(received), current_roster())
     except RosterError as error:
         raise IncidentError(str(error)) from None
+    repeated_of = earlier_appeals(engine, callerPhone or "", dt.datetime.fromisoformat(received),
+                                  task.process_instance_id)
     return {
         "appealNumber": number,
         "receivedAt": received,
@@ -114,7 +101,9 @@ def register_appeal(task: LockedTask, kind: str, appealNumber: str | None = None
         "callerPhoneMasked": mask_phone(callerPhone or ""),
         "confidential": bool(confidential),
         "answeredOnCall": bool(answeredOnCall) and kind == "inquiry",
-        "important": bool(important) or duty_leader is not None,
+        "repeatedOf": repeated_of,
+        "repeatedAppeal": bool(repeated_of),
+        "important": bool(important) or duty_leader is not None or bool(repeated_of),
         "urgency": urgency or "normal",
         "difficulty": difficulty or "ordinary",
         "township": township or "",

@@ -27,12 +27,12 @@ from pathlib import Path
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from deploy.directory import DIRECTORY_FILE, ID_PATTERN, Directory, DirectoryError, load_directory
-from deploy.settings import REPO_ROOT
+from deploy.settings import CONFIG_DIR
 from external_tasks.runtime import IncidentError, TaskRouter
 from deploy.admin_files import ConfigFileError, file_version, load_admin_file
 
-TAXONOMY_FILE = REPO_ROOT / "deploy" / "config" / "taxonomy.yaml"
-GAZETTEER_FILE = REPO_ROOT / "deploy" / "config" / "gazetteer.yaml"
+TAXONOMY_FILE = CONFIG_DIR / "taxonomy.yaml"
+GAZETTEER_FILE = CONFIG_DIR / "gazetteer.yaml"
 
 TERRITORY, MATTER = "territory", "matter"
 ORDINARY, COMPLEX = "ordinary", "complex"

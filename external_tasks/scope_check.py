@@ -21,10 +21,10 @@ from pathlib import Path
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from deploy.admin_files import ConfigFileError, file_version, load_admin_file
-from deploy.settings import REPO_ROOT
+from deploy.settings import CONFIG_DIR
 from external_tasks.runtime import IncidentError, TaskRouter
 
-SCOPE_RULES_FILE = REPO_ROOT / "deploy" / "config" / "scope_rules.yaml"
+SCOPE_RULES_FILE = CONFIG_DIR / "scope_rules.yaml"
 
 IN_SCOPE, EMERGENCY, EXCLUDED = "in_scope", "emergency", "excluded"
 INQUIRY_KIND = "inquiry"

@@ -26,10 +26,10 @@ import chinese_calendar
 import yaml
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from deploy.settings import REPO_ROOT
+from deploy.settings import CONFIG_DIR, REPO_ROOT
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-HOLIDAYS_FILE = REPO_ROOT / "deploy" / "config" / "holidays.yaml"
+HOLIDAYS_FILE = CONFIG_DIR / "holidays.yaml"
 
 #: Longest range one entry may span: the longest statutory break (春节, 国庆) is 8–9 days, so a
 #: longer range is almost surely a typo in a date.

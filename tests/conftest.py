@@ -2,6 +2,7 @@
 directory, workers and console, on free ports and in a fresh data folder."""
 from __future__ import annotations
 
+import shutil
 import socket
 import threading
 import time
@@ -10,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from deploy import cli, stack
+from deploy import cli
 from deploy.deployment import deploy, process_keys
-from deploy.settings import Settings
+from deploy.settings import CONFIG_DIR, REPO_ROOT, Settings
 from external_tasks.camunda import EngineClient, to_typed_map
 from external_tasks.runtime import TaskRouter, Worker, WorkerOptions
 
@@ -28,8 +29,15 @@ def free_port() -> int:
 
 
 def stack_settings(data_dir: Path, **overrides: str) -> Settings:
+    """A stack of its own, with copies of the admin files and models: what the admin pages
+    change in a test never reaches the repository's files (nor another session's)."""
+    models = data_dir / "models"
+    shutil.copytree(CONFIG_DIR, data_dir / "config", dirs_exist_ok=True)
+    for folder in ("bpmn", "forms"):
+        shutil.copytree(REPO_ROOT / folder, models / folder, dirs_exist_ok=True)
     env = {"SUBAN_DATA_DIR": str(data_dir), "SUBAN_ENGINE_PORT": str(free_port()),
-           "SUBAN_CONSOLE_PORT": str(free_port())}
+           "SUBAN_CONSOLE_PORT": str(free_port()), "SUBAN_CONFIG_DIR": str(data_dir / "config"),
+           "SUBAN_MODELS_DIR": str(models)}
     return Settings.from_env(env | overrides)
 
 
@@ -62,6 +70,13 @@ def as_user(settings):
                                             settings.demo_password)
         return clients[user_id]
     return client
+
+
+@pytest.fixture
+def appeals(settings, engine, as_user):
+    """Appeals driven the way people do: the console API, then each unit's own tasks."""
+    from tests.appeal_driver import AppealDriver
+    return AppealDriver(settings, engine, as_user)
 
 
 @pytest.fixture(scope="session")

@@ -2,36 +2,19 @@
 受理 → 派单 → 办理 → 答复 → 办结 → 回访 → 评价."""
 import pytest
 
-from tests.appeal_driver import AppealDriver
+from tests.appeal_driver import unique_phone
 from tests.conftest import wait_until
 
 
-@pytest.fixture
-def appeals(settings, engine, as_user):
-    return AppealDriver(settings, engine, as_user)
-
-
-def handle_to_reply(appeals, number, lead="fengcheng01"):
-    appeals.work(number, lead, "Task_SignForAppeal", signDecision="accept")
-    appeals.work(number, lead, "Task_HandleAppeal", firstFeedbackAt="2026-11-28T10:00:00+08:00",
-                 firstFeedbackMethod="phone", progressNote="已联系物业公司, 约定三日内清理完毕")
-
-
-def reply_approved(appeals, number, reply_text, solved=True):
-    """Sign, handle, assist, reply and review: the appeal reaches the callback."""
-    handle_to_reply(appeals, number)
-    appeals.work(number, "housing01", "Task_AssistAppeal", assistOpinion="配合督促物业整改到位")
-    appeals.work(number, "fengcheng01", "Task_ReplyAppeal", replyText=reply_text, solved=solved)
-    appeals.work(number, "hotline01", "Task_ReviewReply", replyApproved=True)
-
 
 def test_complaint_end_to_end_with_co_unit(appeals):
-    number = appeals.submit()
+    phone = unique_phone()
+    number = appeals.submit(callerPhone=phone)
     sign = appeals.task(number, "fengcheng01", "Task_SignForAppeal")
     lead_view = appeals.task_variables("fengcheng01", sign)
-    assert lead_view["callerPhone"]["value"] == "13912345678"  # the lead unit may call back
+    assert lead_view["callerPhone"]["value"] == phone  # the lead unit may call back
 
-    handle_to_reply(appeals, number)
+    appeals.handle_to_reply(number)
     assist = appeals.task(number, "housing01", "Task_AssistAppeal")
     co_view = appeals.task_variables("housing01", assist)
     assert "callerPhone" not in co_view and co_view["callerPhoneMasked"]["value"] == "139****5678"
@@ -51,7 +34,7 @@ def test_complaint_end_to_end_with_co_unit(appeals):
     assert status["evaluation"] == "satisfied"
     assert status["leadUnit"] == "fengcheng" and status["coUnits"] == ["housing"]
     assert status["variables"]["callerPhoneMasked"] == "139****5678"
-    assert "13912345678" not in str(status)
+    assert phone not in str(status)
     steps = [entry["step"] for entry in status["timeline"]]
     for step in ("登记工单", "核查受理范围", "计算办理时限", "签收工单", "办理工单并首次反馈",
                  "提出协办意见", "汇总协办意见", "答复工单", "审核答复", "回访诉求人", "诉求已办结"):
@@ -112,12 +95,15 @@ def test_improper_return_comes_back_and_proper_return_is_redispatched(appeals):
     variables = appeals.status(number)["variables"]
     assert variables["returnCount"] == 2
     assert variables["improperReturnCount"] == 1
+    assert [(record["unit"], record["reason"], record["improper"])
+            for record in variables["returnRecords"]] == [
+        ("fengcheng", "该小区不在本街道辖区范围内", True), ("fengcheng", "经核实该小区属龙河街道管辖", False)]
     assert appeals.status(number)["leadUnit"] == "longhe"
 
 
 def test_reply_sent_back_by_review_is_answered_again(appeals):
     number = appeals.submit()
-    handle_to_reply(appeals, number)
+    appeals.handle_to_reply(number)
     appeals.work(number, "housing01", "Task_AssistAppeal", assistOpinion="配合督促物业整改到位")
     appeals.work(number, "fengcheng01", "Task_ReplyAppeal", replyText="已处理, 请知悉, 谢谢理解。",
                  solved=True)
@@ -134,7 +120,7 @@ def test_reply_sent_back_by_review_is_answered_again(appeals):
 def test_unsatisfied_reasonable_is_redispatched_then_satisfied(appeals):
     number = appeals.submit()
     for round_ in (1, 2):
-        reply_approved(appeals, number, f"第{round_}次办理: 已督促物业清理并建立巡查制度。")
+        appeals.reply_approved(number, f"第{round_}次办理: 已督促物业清理并建立巡查制度。")
         if round_ == 1:
             appeals.work(number, "hotline01", "Task_CallbackCaller", callbackReached=True,
                          evaluation="unsatisfied", solvedConfirmed=False, reasonable=True,
@@ -142,6 +128,8 @@ def test_unsatisfied_reasonable_is_redispatched_then_satisfied(appeals):
             sign = appeals.task(number, "fengcheng01", "Task_SignForAppeal")
             assert appeals.task_variables("fengcheng01", sign)["callbackNote"]["value"] == \
                 "诉求人反映垃圾仍未清理"
+            # 二次交办 comes with a level-1 supervision order from the hotline centre
+            appeals.supervise(number, "hotline01", "fengcheng01", verdict="resolved")
     appeals.work(number, "hotline01", "Task_CallbackCaller", callbackReached=True,
                  evaluation="basically_satisfied", solvedConfirmed=True, callbackNote="基本满意")
     status = appeals.closed(number)
@@ -151,7 +139,7 @@ def test_unsatisfied_reasonable_is_redispatched_then_satisfied(appeals):
 
 def test_unsatisfied_goes_to_media_on_site_supervision(appeals):
     number = appeals.submit()
-    reply_approved(appeals, number, "已督促物业限期整改到位。", solved=False)
+    appeals.reply_approved(number, "已督促物业限期整改到位。", solved=False)
     appeals.work(number, "hotline01", "Task_CallbackCaller", callbackReached=True,
                  evaluation="unsatisfied", solvedConfirmed=False, reasonable=True, nextStep="media",
                  callbackNote="多次反映仍未解决")
@@ -167,7 +155,7 @@ def test_unsatisfied_goes_to_media_on_site_supervision(appeals):
 
 def test_caller_unreachable_after_the_configured_tries(appeals):
     number = appeals.submit()
-    reply_approved(appeals, number, "已督促物业清理完毕。")
+    appeals.reply_approved(number, "已督促物业清理完毕。")
     for attempt in (1, 2, 3):
         appeals.work(number, "hotline01", "Task_CallbackCaller", callbackReached=False,
                      callbackNote=f"第{attempt}次回访无人接听")
@@ -250,16 +238,17 @@ def wait_for_number(engine, instance_id):
 
 
 def test_confidential_appeal_hides_the_caller_from_every_unit(appeals):
-    number = appeals.submit(confidential=True)
+    phone = unique_phone()
+    number = appeals.submit(confidential=True, callerPhone=phone)
     sign = appeals.task(number, "fengcheng01", "Task_SignForAppeal")
     lead_view = appeals.task_variables("fengcheng01", sign)
     assert lead_view["callerPhone"]["value"] == "（保密）"
     assert lead_view["callerName"]["value"] == "（保密）"
-    handle_to_reply(appeals, number)
+    appeals.handle_to_reply(number)
     assist = appeals.task(number, "housing01", "Task_AssistAppeal")
     co_view = appeals.task_variables("housing01", assist)
     assert co_view["callerPhoneMasked"]["value"] == "（保密）"
-    assert "13912345678" not in str(lead_view) + str(co_view)
+    assert phone not in str(lead_view) + str(co_view)
 
 
 def test_reminder_before_the_deadline_notifies_the_lead_unit(appeals, engine):
@@ -274,3 +263,15 @@ def test_reminder_before_the_deadline_notifies_the_lead_unit(appeals, engine):
 
     wait_until(reminded, what="the sign-for reminder to be sent")
     assert appeals.status(number)["overdue"] is False  # a reminder is not a missed deadline
+
+
+def test_second_appeal_from_the_same_phone_is_repeated_and_important(appeals):
+    phone = unique_phone()
+    first = appeals.submit(callerPhone=phone)
+    appeals.task(first, "fengcheng01", "Task_SignForAppeal")
+    second = appeals.submit(callerPhone=phone, title="物业仍不清理垃圾")
+    appeals.task(second, "fengcheng01", "Task_SignForAppeal")
+    variables = appeals.status(second)["variables"]
+    assert variables["repeatedAppeal"] is True and variables["repeatedOf"] == [first]
+    assert variables["important"] is True
+    assert appeals.status(first)["variables"]["repeatedAppeal"] is False

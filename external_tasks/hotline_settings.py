@@ -1,0 +1,74 @@
+"""The hotline centre's settings file (deploy/config/hotline.yaml): callback tries, extension
+limits, supervision response periods and the repeated-appeal window, validated as one schema.
+
+Read on each use (cached by modification time), so an admin's edit takes effect without a
+restart; an invalid file ends the task in an incident that names the setting.
+"""
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from marshmallow import Schema, fields, validate, validates
+
+from deploy.admin_files import ConfigFileError, load_admin_file
+from deploy.settings import CONFIG_DIR
+from external_tasks.runtime import IncidentError
+
+HOTLINE_FILE = CONFIG_DIR / "hotline.yaml"
+SUPERVISION_LEVELS = (1, 2, 3)
+
+
+def _working_days(maximum: int) -> fields.Integer:
+    return fields.Integer(required=True, validate=validate.Range(
+        min=1, max=maximum, error=f"应为 1 到 {maximum} 个工作日"))
+
+
+class CallbackSchema(Schema):
+    max_attempts = fields.Integer(required=True, validate=validate.Range(min=1, max=10))
+    retry_interval = fields.String(required=True, validate=validate.Regexp(
+        r"^P(T(\d+H)?(\d+M)?|\d+D)$", error="应为 ISO 8601 时长, 如 PT4H 或 P1D"))
+
+
+class ExtensionSchema(Schema):
+    max_working_days = _working_days(30)
+    max_requests = fields.Integer(required=True, validate=validate.Range(
+        min=1, max=5, error="应为 1 到 5 次"))
+
+
+class SupervisionSchema(Schema):
+    response_working_days = fields.Dict(keys=fields.Integer(), values=_working_days(15),
+                                        required=True)
+
+    @validates("response_working_days")
+    def every_level(self, value: dict, **_) -> None:
+        if sorted(value) != list(SUPERVISION_LEVELS):
+            raise ValueError("应为一级、二级、三级督办各给出天数, 如 {1: 2, 2: 2, 3: 3}")
+
+
+class RepeatSchema(Schema):
+    window_days = fields.Integer(required=True, validate=validate.Range(
+        min=1, max=365, error="应为 1 到 365 天"))
+
+
+class HotlineSettingsSchema(Schema):
+    callback = fields.Nested(CallbackSchema, required=True)
+    extension = fields.Nested(ExtensionSchema, required=True)
+    supervision = fields.Nested(SupervisionSchema, required=True)
+    repeat = fields.Nested(RepeatSchema, required=True)
+
+
+class HotlineSettingsError(ConfigFileError):
+    """deploy/config/hotline.yaml is not valid."""
+
+
+@functools.lru_cache(maxsize=4)
+def _hotline_settings(path: Path, mtime: float) -> dict:
+    try:
+        return load_admin_file(path, HotlineSettingsSchema(), HotlineSettingsError)
+    except HotlineSettingsError as error:
+        raise IncidentError(str(error)) from None
+
+
+def hotline_settings(path: Path = HOTLINE_FILE) -> dict:
+    return _hotline_settings(path, path.stat().st_mtime)

@@ -1,0 +1,69 @@
+"""Topic `prepare-supervision` (拟定督办单): who supervises at this level, and by when the unit
+must respond to the supervision order.
+
+三级督办: level 1 the hotline centre, level 2 the supervision office (县督查考核办), level 3
+the county leader in charge of the lead unit. Offices are found in the directory by their
+kind and the leader by `in_charge_of`, so a change of office or portfolio is a data change.
+The unit's response period per level is in deploy/config/hotline.yaml (working days).
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from deploy.directory import LEADERS_GROUP, Directory, load_directory
+from external_tasks.deadlines import iso
+from external_tasks.hotline_settings import SUPERVISION_LEVELS, hotline_settings
+from external_tasks.runtime import IncidentError, TaskRouter
+from external_tasks.workdays import SHANGHAI, CalendarDataMissing, current_calendar
+
+router = TaskRouter()
+
+LEVEL_NAMES = {1: "一级督办", 2: "二级督办", 3: "三级督办"}
+#: The directory kind of the office that supervises at levels 1 and 2.
+OFFICE_KINDS = {1: "hotline_centre", 2: "supervision_office"}
+TRIGGERS = {
+    "sign_for_overdue": "承办单位超时未签收 (应办未办)",
+    "feedback_overdue": "承办单位超时未首次反馈 (应办未办)",
+    "completion_overdue": "工单超期未办结",
+    "unsatisfied_reasonable": "诉求人不满意且诉求合理",
+    "requested": "热线中心发起督办",
+}
+
+
+def supervisor(directory: Directory, level: int, lead_unit: str) -> tuple[str, str | None, str]:
+    """(candidate group, leader user id or None, display name) of the level's supervisor."""
+    if level in OFFICE_KINDS:
+        office = next((unit for unit in directory.units if unit.kind == OFFICE_KINDS[level]), None)
+        if office is None:
+            raise IncidentError(f"directory.yaml: no unit of kind {OFFICE_KINDS[level]} for "
+                                f"{LEVEL_NAMES[level]} (add the office to the directory)")
+        return office.id, None, office.name
+    leader = next((leader for leader in directory.leaders if lead_unit in leader.in_charge_of),
+                  None)
+    if leader is None:
+        raise IncidentError(f"directory.yaml: no leader has '{lead_unit}' in in_charge_of, so "
+                            "三级督办 has no supervisor (add the unit to a leader's in_charge_of)")
+    return LEADERS_GROUP, leader.id, leader.name
+
+
+@router.task("prepare-supervision")
+def prepare_supervision(supervisionLevel: int, leadUnit: str, supervisionTrigger: str):
+    if supervisionLevel not in SUPERVISION_LEVELS:
+        raise IncidentError(f"prepare-supervision: supervisionLevel is {supervisionLevel!r}, "
+                            "expected 1, 2 or 3 (fix the call activity's input)")
+    group, leader, name = supervisor(load_directory(), supervisionLevel, leadUnit)
+    days = hotline_settings()["supervision"]["response_working_days"][supervisionLevel]
+    try:
+        due = current_calendar().end_of_working_days(dt.datetime.now(SHANGHAI), days)
+    except CalendarDataMissing as error:
+        raise IncidentError(str(error)) from None
+    return {
+        "supervisingGroup": group,
+        "supervisingLeader": leader,
+        "supervisorName": name,
+        "supervisedByLeader": supervisionLevel == 3,
+        "supervisionLevelName": f"{LEVEL_NAMES[supervisionLevel]} · {name}",
+        "supervisionTriggerName": TRIGGERS.get(supervisionTrigger, supervisionTrigger),
+        "supervisionResponseDeadline": iso(due),
+        "supervisionResponseOverdue": False,
+    }

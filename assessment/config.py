@@ -9,9 +9,9 @@ from pathlib import Path
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from deploy.admin_files import ConfigFileError, file_version, load_admin_file
-from deploy.settings import REPO_ROOT
+from deploy.settings import CONFIG_DIR
 
-ASSESSMENT_FILE = REPO_ROOT / "deploy" / "config" / "assessment.yaml"
+ASSESSMENT_FILE = CONFIG_DIR / "assessment.yaml"
 
 #: The rates the composite score weighs, in the order bulletins show them.
 RATES = ("sign_for_on_time", "feedback_on_time", "completion_on_time", "solved", "satisfied")

@@ -11,6 +11,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from console.api import api, error_response, json_body, requires_token
 from deploy.settings import Settings
 from external_tasks.camunda import EngineClient, EngineError, to_typed_map
+from external_tasks.runtime import is_conflict
 
 APPEAL_PROCESS = "hotline_appeal"
 MESSAGE = "SupervisionRequested"
@@ -43,6 +44,23 @@ def _engine() -> EngineClient:
     return EngineClient(settings.engine_rest_url, settings.admin_user, settings.admin_password)
 
 
+#: A worker may update the appeal at the same moment; the engine then refuses one of the two.
+CONFLICT_RETRIES = 3
+
+
+def correlate(engine: EngineClient, number: str, values: dict) -> None:
+    for attempt in range(CONFLICT_RETRIES):
+        try:
+            engine.post("/message", {
+                "messageName": MESSAGE, "businessKey": number,
+                "processVariables": to_typed_map({"requestedSupervisionLevel": values["level"],
+                                                  "supervisionReason": values["reason"]})})
+            return
+        except EngineError as error:
+            if not is_conflict(error) or attempt == CONFLICT_RETRIES - 1:
+                raise
+
+
 @api.post("/appeals/<number>/supervisions")
 @requires_token
 def request_supervision(number: str):
@@ -60,10 +78,7 @@ def request_supervision(number: str):
     if appeals[0]["state"] != "ACTIVE":
         return error_response({"number": [f"工单 {number} 已办结, 不能再督办"]}, 409)
     try:
-        engine.post("/message", {
-            "messageName": MESSAGE, "businessKey": number,
-            "processVariables": to_typed_map({"requestedSupervisionLevel": values["level"],
-                                                   "supervisionReason": values["reason"]})})
+        correlate(engine, number, values)
     except EngineError as error:
         if error.status not in (400, 404):
             raise

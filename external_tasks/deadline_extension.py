@@ -15,7 +15,7 @@ router = TaskRouter()
 
 
 def appeal_instances(engine: EngineClient, instance_id: str) -> list[str]:
-    """The unit's process instance and the appeal's instance that called it."""
+    """The unit's process instance, then the appeal's instance that called it."""
     parents = engine.get("/process-instance", subProcessInstance=instance_id)
     return [instance_id] + [parent["id"] for parent in parents]
 

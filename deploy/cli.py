@@ -21,7 +21,7 @@ import os
 import sys
 
 from deploy import stack
-from deploy.settings import DEMO_PASSWORD, REPO_ROOT, Settings
+from deploy.settings import DEMO_API_TOKEN, DEMO_PASSWORD, REPO_ROOT, Settings
 from external_tasks.camunda import EngineClient, EngineError
 
 
@@ -58,7 +58,8 @@ def sync_directory(settings: Settings) -> None:
 
 
 def up(settings: Settings) -> None:
-    stack.build_engine()
+    refuse_demo_passwords(settings)
+    stack.build_engine(settings.engine)
     for item in stack.COMPONENTS:
         if item.name == "workers":
             # Workers log in with the account the directory sync creates.
@@ -95,7 +96,7 @@ def print_summary(settings: Settings) -> None:
     examples = [unit for unit in directory.units if unit.id in ("hotline", "housing", "fengcheng")]
     print(f"""
 宿事速办 is up.
-  Tasklist / Cockpit / Admin  {settings.engine_base_url}/camunda/app/
+  Tasklist / Cockpit / Admin  {settings.webapps_url}/
   Engine REST API             {settings.engine_rest_url}
   Web console                 {settings.console_url}/
   Logs                        {settings.log_dir}
@@ -109,10 +110,29 @@ Logins (user / password):
     warn_demo_passwords(settings)
 
 
+def demo_secrets(settings: Settings) -> list[str]:
+    """The settings that still hold a secret shipped for the demo."""
+    return [name for name, value, shipped in (
+        ("SUBAN_ADMIN_PASSWORD", settings.admin_password, DEMO_PASSWORD),
+        ("SUBAN_WORKER_PASSWORD", settings.worker_password, DEMO_PASSWORD),
+        ("SUBAN_DEMO_PASSWORD", settings.demo_password, DEMO_PASSWORD),
+        ("SUBAN_API_TOKEN", settings.api_token, DEMO_API_TOKEN)) if value == shipped]
+
+
+def refuse_demo_passwords(settings: Settings) -> None:
+    """The production profile starts nothing while a demo secret is in use."""
+    shipped = demo_secrets(settings)
+    if settings.profile == "production" and shipped:
+        raise stack.StackError(
+            f"SUBAN_PROFILE=production refuses the demo secrets still in {', '.join(shipped)}: "
+            "set each to a secret of your own (SUBAN_PROFILE=demo runs the embedded demo).")
+
+
 def warn_demo_passwords(settings: Settings) -> None:
-    if DEMO_PASSWORD in (settings.admin_password, settings.worker_password):
-        stack.say("WARNING: the admin or worker account uses the demo password. Set "
-                  "SUBAN_ADMIN_PASSWORD and SUBAN_WORKER_PASSWORD before real use.")
+    shipped = demo_secrets(settings)
+    if shipped:
+        stack.say(f"WARNING: {', '.join(shipped)} still hold the demo secrets. Set them before "
+                  "real use (SUBAN_PROFILE=production refuses to start with them).")
 
 
 def run_workers(settings: Settings) -> None:
@@ -167,24 +187,37 @@ def run_console(settings: Settings) -> None:
 CHROMIUM = "/usr/bin/chromium"
 
 
-def ensure_test_browser() -> None:
-    """The Tasklist tests drive Debian's Chromium; install it on a machine that lacks it."""
+def apt_install(package: str, missing: str, purpose: str) -> None:
+    """Install a Debian package the tests need on a machine that lacks it (CI's fresh one)."""
     import shutil
     import subprocess
 
-    if os.path.exists(CHROMIUM):
-        return
     if os.geteuid() != 0 or not shutil.which("apt-get"):
-        raise stack.StackError(f"{CHROMIUM} is missing: the Tasklist tests need it "
-                               "(Debian: apt-get install chromium)")
-    stack.say("installing Chromium for the Tasklist tests (apt-get, about a minute) ...")
+        raise stack.StackError(f"{missing} is missing: {purpose} need it "
+                               f"(Debian: apt-get install {package})")
+    stack.say(f"installing {package} for {purpose} (apt-get, about a minute) ...")
     quiet = {"stdout": subprocess.DEVNULL, "env": os.environ | {"DEBIAN_FRONTEND": "noninteractive"}}
     subprocess.run(["apt-get", "update", "-qq"], check=True, **quiet)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=True, **quiet)
+    subprocess.run(["apt-get", "install", "-y", "-qq", package], check=True, **quiet)
+
+
+def ensure_test_browser() -> None:
+    """The Tasklist tests drive Debian's Chromium."""
+    if not os.path.exists(CHROMIUM):
+        apt_install("chromium", CHROMIUM, "the Tasklist tests")
+
+
+def ensure_test_postgres() -> None:
+    """The cluster tests run two engine nodes on a throw-away PostgreSQL cluster."""
+    from deploy import postgres
+
+    if postgres.bin_dir() is None:
+        apt_install(postgres.DEBIAN_PACKAGE, "PostgreSQL (initdb)", "the cluster tests")
 
 
 def run_tests(arguments: list[str]) -> None:
     ensure_test_browser()
+    ensure_test_postgres()
     os.chdir(REPO_ROOT)
     os.execv(sys.executable, [sys.executable, "-m", "pytest", *arguments])
 
@@ -215,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings.from_env()
     actions = {
         "up": up, "down": down, "status": status, "deploy": deploy_models,
-        "build": lambda _: stack.build_engine(force=True), "sync-directory": sync_directory,
+        "build": lambda settings: stack.build_engine(settings.engine, force=True), "sync-directory": sync_directory,
         "workers": run_workers, "console": run_console, "templates": write_element_templates,
     }
     from deploy.deployment import DeploymentRefused

@@ -37,6 +37,20 @@ def _int(env: dict, name: str, default: int) -> int:
         raise SystemExit(f"suban: {name}={raw!r} is not a whole number") from None
 
 
+def _choice(env: dict, name: str, choices: tuple[str, ...]) -> str:
+    """One of `choices`; the first is the default."""
+    raw = env.get(name) or choices[0]
+    if raw not in choices:
+        raise SystemExit(f"suban: {name}={raw!r} is not one of {', '.join(choices)}")
+    return raw
+
+
+#: SUBAN_PROFILE: `demo` runs with the shipped passwords (and warns), `production` refuses them.
+PROFILES = ("demo", "production")
+#: SUBAN_ENGINE: the process engine `deploy/engine` is built on (Operaton: the maintained fork).
+ENGINES = ("camunda", "operaton")
+
+
 @dataclasses.dataclass(frozen=True)
 class Settings:
     data_dir: Path
@@ -60,6 +74,8 @@ class Settings:
     worker_retries: int
     worker_backoff_ms: int
     worker_backoff_max_ms: int
+    profile: str
+    engine: str
 
     @classmethod
     def from_env(cls, env: dict | None = None) -> "Settings":
@@ -87,6 +103,8 @@ class Settings:
             worker_retries=_int(env, "SUBAN_WORKER_RETRIES", 3),
             worker_backoff_ms=_int(env, "SUBAN_WORKER_BACKOFF_MS", 1_000),
             worker_backoff_max_ms=_int(env, "SUBAN_WORKER_BACKOFF_MAX_MS", 300_000),
+            profile=_choice(env, "SUBAN_PROFILE", PROFILES),
+            engine=_choice(env, "SUBAN_ENGINE", ENGINES),
         )
 
     @property
@@ -96,6 +114,11 @@ class Settings:
     @property
     def engine_rest_url(self) -> str:
         return f"{self.engine_base_url}/engine-rest"
+
+    @property
+    def webapps_url(self) -> str:
+        """Tasklist, Cockpit and Admin: Operaton serves them under its own name."""
+        return f"{self.engine_base_url}/{self.engine}/app"
 
     @property
     def console_url(self) -> str:

@@ -23,7 +23,10 @@ import requests
 from deploy.settings import REPO_ROOT, Settings
 
 ENGINE_PROJECT = REPO_ROOT / "deploy" / "engine"
-ENGINE_JAR = ENGINE_PROJECT / "target" / "suban-engine.jar"
+#: Where the Maven build of each engine (SUBAN_ENGINE) puts the jar: the Maven profiles of
+#: deploy/engine/pom.xml keep Operaton's build apart from Camunda's.
+ENGINE_JARS = {"camunda": ENGINE_PROJECT / "target" / "suban-engine.jar",
+               "operaton": ENGINE_PROJECT / "target" / "operaton" / "suban-engine.jar"}
 
 
 class StackError(RuntimeError):
@@ -48,22 +51,26 @@ def engine_sources() -> list[Path]:
     return [ENGINE_PROJECT / "pom.xml", *sorted((ENGINE_PROJECT / "src").rglob("*"))]
 
 
-def engine_jar_is_current() -> bool:
-    if not ENGINE_JAR.exists():
+def engine_jar_is_current(engine: str) -> bool:
+    jar = ENGINE_JARS[engine]
+    if not jar.exists():
         return False
-    built = ENGINE_JAR.stat().st_mtime
+    built = jar.stat().st_mtime
     return all(source.stat().st_mtime <= built for source in engine_sources() if source.is_file())
 
 
-def build_engine(force: bool = False) -> Path:
-    """Build the engine jar with Maven unless it is newer than its sources."""
+def build_engine(engine: str, force: bool = False) -> Path:
+    """Build the engine jar of `engine` (SUBAN_ENGINE) with Maven unless it is newer than its
+    sources."""
     require_tool("java", "to run the Camunda engine (Java 17)", "openjdk-17-jdk-headless")
-    if not force and engine_jar_is_current():
-        return ENGINE_JAR
+    jar = ENGINE_JARS[engine]
+    if not force and engine_jar_is_current(engine):
+        return jar
     mvn = require_tool("mvn", "to build the Camunda engine", "maven")
-    say("building the engine with Maven (the first build downloads Camunda 7.24 and Spring Boot: "
-        "a few minutes) ...")
-    command = [mvn, "-B", "package", "-DskipTests", "-f", str(ENGINE_PROJECT / "pom.xml")]
+    say(f"building the engine on {engine} with Maven (the first build downloads it and Spring "
+        "Boot: a few minutes) ...")
+    command = [mvn, "-B", "package", "-DskipTests", f"-P{engine}",
+               "-f", str(ENGINE_PROJECT / "pom.xml")]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True, cwd=ENGINE_PROJECT)
     downloads, tail = 0, []
@@ -77,8 +84,8 @@ def build_engine(force: bool = False) -> Path:
             say("  " + line.strip())
     if process.wait() != 0:
         raise StackError("the engine build failed; Maven's last lines:\n" + "\n".join(tail))
-    say(f"engine built: {ENGINE_JAR.relative_to(REPO_ROOT)}")
-    return ENGINE_JAR
+    say(f"engine built: {jar.relative_to(REPO_ROOT)}")
+    return jar
 
 
 # -- recorded processes ----------------------------------------------------------------------------
@@ -101,7 +108,8 @@ def _python_command(*args: str) -> Callable[[Settings], list[str]]:
 
 def _engine_command(settings: Settings) -> list[str]:
     java = require_tool("java", "to run the Camunda engine (Java 17)", "openjdk-17-jdk-headless")
-    return [java, "-Xms256m", "-Xmx1g", "-Dfile.encoding=UTF-8", "-jar", str(build_engine())]
+    return [java, "-Xms256m", "-Xmx1g", "-Dfile.encoding=UTF-8", "-jar",
+            str(build_engine(settings.engine))]
 
 
 def engine_healthy(settings: Settings) -> bool:

@@ -2,6 +2,7 @@
 directory, workers and console, on free ports and in a fresh data folder."""
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import threading
@@ -16,6 +17,7 @@ from deploy.deployment import deploy, process_keys
 from deploy.settings import CONFIG_DIR, REPO_ROOT, Settings
 from external_tasks.camunda import EngineClient, to_typed_map
 from external_tasks.runtime import TaskRouter, Worker, WorkerOptions
+from tests.admin_console import ConsoleSession
 
 TESTS = Path(__file__).resolve().parent
 #: A test's worker takes only the test processes' tasks; the stack's own workers serve the rest.
@@ -35,7 +37,9 @@ def stack_settings(data_dir: Path, **overrides: str) -> Settings:
     shutil.copytree(CONFIG_DIR, data_dir / "config", dirs_exist_ok=True)
     for folder in ("bpmn", "forms"):
         shutil.copytree(REPO_ROOT / folder, models / folder, dirs_exist_ok=True)
-    env = {"SUBAN_DATA_DIR": str(data_dir), "SUBAN_ENGINE_PORT": str(free_port()),
+    # The suite runs on the engine the caller chose (SUBAN_ENGINE=operaton).
+    env = {"SUBAN_ENGINE": os.environ.get("SUBAN_ENGINE", ""),
+           "SUBAN_DATA_DIR": str(data_dir), "SUBAN_ENGINE_PORT": str(free_port()),
            "SUBAN_CONSOLE_PORT": str(free_port()), "SUBAN_CONFIG_DIR": str(data_dir / "config"),
            "SUBAN_MODELS_DIR": str(models)}
     return Settings.from_env(env | overrides)
@@ -163,7 +167,7 @@ def tasklist(browser, settings):
     def login(user_id: str):
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         pages.append(page)
-        page.goto(f"{settings.engine_base_url}/camunda/app/tasklist/")
+        page.goto(f"{settings.webapps_url}/tasklist/")
         page.get_by_placeholder("Username").fill(user_id)
         page.get_by_placeholder("Password").fill(settings.demo_password)
         page.get_by_role("button", name="Log in").click()
@@ -173,3 +177,23 @@ def tasklist(browser, settings):
     yield login
     for page in pages:
         page.context.close()
+
+
+@pytest.fixture
+def console_as(settings):
+    """A console session logged in as a user (demo users have the demo password)."""
+    def login(user_id: str | None, password: str | None = None) -> ConsoleSession:
+        if user_id == settings.admin_user:
+            password = password or settings.admin_password
+        return ConsoleSession(settings, user_id, password or settings.demo_password)
+    return login
+
+
+@pytest.fixture
+def restore_config(settings):
+    """Put the stack's admin files back as they were, whatever the test did to them."""
+    originals = {path: path.read_bytes() for path in settings.config_dir.glob("*.yaml")}
+    yield
+    for path, content in originals.items():
+        if path.read_bytes() != content:
+            path.write_bytes(content)

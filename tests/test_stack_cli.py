@@ -96,9 +96,9 @@ def test_wrong_credentials_give_a_clear_message(settings):
 
 
 def test_missing_maven_says_what_to_install(tmp_path, monkeypatch):
-    monkeypatch.setattr(stack, "engine_jar_is_current", lambda: False)
+    monkeypatch.setattr(stack, "engine_jar_is_current", lambda engine: False)
     real_which = shutil.which
     monkeypatch.setattr(stack.shutil, "which",
                         lambda tool: None if tool == "mvn" else real_which(tool))
     with pytest.raises(stack.StackError, match="'mvn' was not found.*apt-get install maven"):
-        stack.build_engine()
+        stack.build_engine("camunda")

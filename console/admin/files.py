@@ -1,0 +1,377 @@
+"""The files admins edit in the console: where each lives, how a new version is checked (with
+the loaders the workers use, so the console accepts exactly what the workers can read), what
+its preview shows, and what a save sets off (the directory is synced into the engine, the
+time-limit table deployed).
+
+A save writes the file in place (atomically); the workers re-read a file when its time stamp
+changes, so a change applies to the next task without a restart.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import os
+import tempfile
+import threading
+import typing
+from pathlib import Path
+
+from marshmallow import fields, validate
+
+from connectors.config import ConfigError, load_config
+from connectors.templates import LEADER_FIELDS, TemplateError, message_fields, render
+from console.admin import dmn_table
+from console.admin.store import AdminStore
+from deploy.admin_files import ConfigFileError
+from deploy.deployment import DEPLOYMENT_NAME, DeploymentRefused, deploy
+from deploy.directory import Directory, DirectoryError, DirectorySync, load_directory
+from deploy.settings import Settings
+from external_tasks.camunda import EngineClient, EngineError
+from external_tasks.deadlines import TimeLimits, compute_deadlines, evaluate_time_limits
+from external_tasks.duty_roster import duty_leader_at, load_roster
+from external_tasks.runtime import IncidentError
+from external_tasks.risk_alert import risk_words_in
+from external_tasks.routing import load_gazetteer, load_taxonomy, propose_route
+from external_tasks.workdays import (SHANGHAI, CalendarDataMissing, HolidayFileError,
+                                     WorkdayCalendar, current_calendar, load_overrides)
+from assessment.config import load_assessment_config
+
+#: What the loaders raise for a file that is not valid (each message names entry and field).
+INVALID = (ConfigFileError, DirectoryError, HolidayFileError, ConfigError, dmn_table.TableError)
+
+
+class Refused(Exception):
+    """A save or restore that did not happen; the message says why (in Chinese)."""
+
+
+Rows = list[tuple[str, str, str]]  # what, as it is now, as it would be after the change
+
+
+@dataclasses.dataclass(frozen=True)
+class AdminFile:
+    name: str
+    title: str
+    description: str
+    path: typing.Callable[[Settings], Path]
+    #: (candidate file, settings) → the loaded data; raises one of INVALID.
+    load: typing.Callable[[Path, Settings], typing.Any]
+    #: The fields of the sample appeal the preview asks for.
+    sample: dict[str, fields.Field] = dataclasses.field(default_factory=dict)
+    #: (current data or None, new data, sample, settings) → rows of the preview.
+    preview: typing.Callable[[typing.Any, typing.Any, dict, Settings], Rows] | None = None
+    #: (new data, settings) → a note for the admin; raises Refused to undo the save.
+    after_save: typing.Callable[[typing.Any, Settings], str] | None = None
+
+    def check(self, content: bytes, settings: Settings):
+        """The loaded data of `content`, or Refused naming each bad entry."""
+        with tempfile.TemporaryDirectory() as folder:
+            candidate = Path(folder) / self.path(settings).name
+            candidate.write_bytes(content)
+            try:
+                return self.load(candidate, settings)
+            except INVALID as exc:
+                raise Refused(str(exc).replace(str(candidate), candidate.name)) from None
+
+    def current(self, settings: Settings):
+        """The file's data as the workers read it now; None while the file is not valid."""
+        try:
+            return self.load(self.path(settings), settings)
+        except (*INVALID, OSError):
+            return None
+
+
+def _config(filename: str) -> typing.Callable[[Settings], Path]:
+    return lambda settings: settings.config_dir / filename
+
+
+def _directory(settings: Settings) -> Directory:
+    return load_directory(settings.config_dir / "directory.yaml")
+
+
+def engine_client(settings: Settings) -> EngineClient:
+    return EngineClient(settings.engine_rest_url, settings.admin_user, settings.admin_password)
+
+
+# -- checks that reach beyond one file ----------------------------------------------------------
+
+#: Files whose entries name units or leaders of the directory.
+DIRECTORY_DEPENDENTS = {
+    "taxonomy.yaml": load_taxonomy, "gazetteer.yaml": load_gazetteer, "duty_roster.yaml": load_roster,
+    "notifications.yaml": lambda path, directory: load_config(path, env={}, directory=directory)}
+
+
+def _load_directory(path: Path, settings: Settings) -> Directory:
+    """A directory that leaves every file naming its units valid (a unit still routed to or a
+    leader still on the roster cannot be removed)."""
+    directory = load_directory(path)
+    for filename, load in DIRECTORY_DEPENDENTS.items():
+        try:
+            load(settings.config_dir / filename, directory)
+        except INVALID as exc:
+            raise DirectoryError(f"改动后 {filename} 将不再有效, 请先修改它 (the change would make "
+                                 f"{filename} invalid):\n{exc}") from None
+    return directory
+
+
+def _sync_directory(directory: Directory, settings: Settings) -> str:
+    try:
+        report = DirectorySync(engine_client(settings), settings).run(directory)
+    except EngineError as exc:
+        return (f"; 已保存, 但同步到流程引擎失败, 请稍后运行 suban sync-directory "
+                f"(engine sync failed): {exc}")
+    return f"; 已同步到流程引擎: {len(report.changes)} 处变化"
+
+
+def _load_time_limits(path: Path, settings: Settings) -> bytes:
+    content = path.read_bytes()
+    dmn_table.check(dmn_table.parse(content)[1])
+    return content
+
+
+def _deploy_time_limits(content: bytes, settings: Settings) -> str:
+    """Deploy the saved table under the models' deployment name, as `suban deploy` would: new
+    appeals get the new version, running ones keep the deadlines they were given."""
+    path = TIME_LIMITS.path(settings)
+    try:
+        result = deploy(engine_client(settings), [path], settings.models_dir, name=DEPLOYMENT_NAME)
+    except (DeploymentRefused, EngineError) as exc:
+        raise Refused(f"流程引擎未接受新的办理时限表, 文件已恢复原样 (not deployed): {exc}") from None
+    return f"; 已部署 (deployment {result.deployment_id})"
+
+
+def preview_deadlines(settings: Settings, table: dmn_table.Table, sample: dict) -> Rows:
+    """The deadlines a sample appeal gets from the deployed table (evaluated by the engine, as
+    the compute-deadlines worker does) and from the edited one, on today's working-day calendar."""
+    received = sample["receivedAt"] or dt.datetime.now(SHANGHAI)
+    inputs = {name: sample[name] for name in ("kind", "urgency", "difficulty")}
+
+    def deadlines(limits: typing.Callable[[], TimeLimits]) -> list[str]:
+        try:
+            found = compute_deadlines(limits(), received, current_calendar())
+        except (IncidentError, EngineError, CalendarDataMissing, HolidayFileError,
+                ValueError) as exc:
+            return [str(exc)] * 4
+        return [found.limits.describe()] + [f"{getattr(found, name):%Y-%m-%d %H:%M}"
+                                            for name in ("sign_for", "feedback", "completion")]
+    deployed = deadlines(lambda: evaluate_time_limits(engine_client(settings), **inputs))
+    edited = deadlines(lambda: dmn_table.limits_for(table, inputs))
+    labels = ("时限", "签收期限", "首次反馈期限", "办结期限")
+    return list(zip(labels, deployed, edited))
+
+
+# -- previews ------------------------------------------------------------------------------------
+
+def _routing_rows(sample: dict, settings: Settings, before: tuple, after: tuple) -> Rows:
+    """Where the sample appeal goes with the (taxonomy, gazetteer) `before` and `after`."""
+    directory = _directory(settings)
+    units = {unit.id: unit.name for unit in directory.units}
+
+    def describe(taxonomy, gazetteer) -> list[str]:
+        if taxonomy is None or gazetteer is None:
+            return ["（现行文件无效）"] * 4
+        proposal = propose_route(sample["categoryCode"], sample["township"] or None,
+                                 sample["address"], None, sample["content"], taxonomy=taxonomy,
+                                 gazetteer=gazetteer, directory=directory)
+        return [units.get(proposal.lead_unit, proposal.lead_unit or "（待人工确定）"),
+                "、".join(units.get(unit, unit) for unit in proposal.co_units) or "无",
+                "是" if proposal.auto_dispatch else "否（人工派单）", proposal.note]
+    labels = ("这条诉求的牵头单位", "配合单位", "自动派单", "派单说明")
+    return list(zip(labels, describe(*before), describe(*after)))
+
+
+def _taxonomy_preview(current, new, sample: dict, settings: Settings) -> Rows:
+    gazetteer = GAZETTEER.current(settings)
+    return _routing_rows(sample, settings, (current, gazetteer), (new, gazetteer))
+
+
+def _gazetteer_preview(current, new, sample: dict, settings: Settings) -> Rows:
+    taxonomy = TAXONOMY.current(settings)
+    return _routing_rows(sample, settings, (taxonomy, current), (taxonomy, new))
+
+
+ROUTING_SAMPLE = {
+    "categoryCode": fields.String(metadata={"label": "诉求分类编码"},
+                                  load_default="construction.propertyService"),
+    "township": fields.String(load_default="", metadata={"label": "登记的乡镇 (单位编号, 可空)"}),
+    "address": fields.String(load_default="凤城街道", metadata={"label": "地址"}),
+    "content": fields.String(load_default="", metadata={"label": "诉求内容"}),
+}
+
+
+def _holiday_preview(current, new, sample: dict, settings: Settings) -> Rows:
+    received = dt.datetime.combine(sample["receivedOn"], dt.time(9), SHANGHAI)
+    count = sample["workingDays"]
+
+    def deadline(overrides) -> str:
+        if overrides is None:
+            return "（现行文件无效）"
+        try:
+            return WorkdayCalendar(overrides).end_of_working_days(received, count).strftime(
+                "%Y-%m-%d %H:%M")
+        except CalendarDataMissing as exc:
+            return str(exc)
+    return [(f"{received:%Y-%m-%d} 受理, 第 {count} 个工作日届满", deadline(current),
+             deadline(new))]
+
+
+def _roster_preview(current, new, sample: dict, settings: Settings) -> Rows:
+    moment = sample["moment"].replace(tzinfo=SHANGHAI)
+    leaders = {leader.id: leader.name for leader in _directory(settings).leaders}
+
+    def on_duty(roster) -> str:
+        if roster is None:
+            return "（现行文件无效）"
+        leader = duty_leader_at(moment, roster)
+        return f"{leaders.get(leader, leader)} ({leader})" if leader else "无人坐班"
+    return [(f"{moment:%Y-%m-%d %H:%M} 坐班领导", on_duty(current), on_duty(new))]
+
+
+def _risk_preview(current, new, sample: dict, settings: Settings) -> Rows:
+    def found(config) -> str:
+        if config is None:
+            return "（现行文件无效）"
+        return "、".join(risk_words_in([sample["text"]], config.major_risk_words)) or "无"
+    return [("命中的重大风险词", found(current), found(new))]
+
+
+#: The sample appeal every message template is rendered with in the preview.
+SAMPLE_APPEAL = {
+    "appealNumber": "XS20261127-0001", "kind": "complaint", "categoryName": "城乡建设 / 物业服务",
+    "title": "小区物业不清理垃圾", "content": "小区楼道垃圾堆积一周无人清理", "township": "fengcheng",
+    "address": "凤城街道某小区", "callerName": "王小明", "callerPhone": "13900005678",
+    "leadUnit": "fengcheng", "coUnits": ["housing"],
+    "signForDeadline": "2026-11-30T23:59:59+08:00", "feedbackDeadline": "2026-12-02T23:59:59+08:00",
+    "completionDeadline": "2026-12-11T23:59:59+08:00", "scopeReason": "需通过仲裁程序解决",
+    "scopeReferral": "县劳动人事争议仲裁委员会", "alertReason": "办结时限将至",
+}
+SAMPLE_LEADER_FIELDS = {"leaderName": "县长", "digestDay": "2026-11-25", "appealCount": "1",
+                        "appealList": "XS20261125-0003「路灯不亮」（凤城街道）"}
+assert set(SAMPLE_LEADER_FIELDS) == set(LEADER_FIELDS)
+
+
+def _template_preview(current, new, sample: dict, settings: Settings) -> Rows:
+    def rendered(config, template_id: str) -> str:
+        template = config.templates.get(template_id) if config else None
+        if template is None:
+            return "（无此模板）"
+        values = (SAMPLE_LEADER_FIELDS if template.audience == "leader" else message_fields(
+            SAMPLE_APPEAL, config.directory, audience=template.audience, unit_id="fengcheng"))
+        try:
+            message = render(template, values)
+        except TemplateError as exc:
+            return f"无法生成: {exc}"
+        return f"{message.subject}\n{message.text}".strip()
+    ids = sorted(set(new.templates) | set(current.templates if current else ()))
+    return [(template_id, rendered(current, template_id), rendered(new, template_id))
+            for template_id in ids]
+
+
+def _directory_preview(current, new, sample: dict, settings: Settings) -> Rows:
+    def names(directory) -> dict[str, str]:
+        if directory is None:
+            return {}
+        return {entry.id: entry.name for entry in directory.units + directory.leaders}
+    before, after = names(current), names(new)
+    added = [f"{after[key]} ({key})" for key in after if key not in before]
+    removed = [f"{before[key]} ({key})" for key in before if key not in after]
+    renamed = [f"{key}: {before[key]} → {after[key]}" for key in after
+               if key in before and before[key] != after[key]]
+    return [("单位与县领导", f"{len(before)} 个", f"{len(after)} 个"),
+            ("新增", "", "、".join(added) or "无"),
+            ("删除 (引擎中的组和账号保留, 不再派单)", "、".join(removed) or "无", ""),
+            ("改名", "", "；".join(renamed) or "无")]
+
+
+# -- the files -----------------------------------------------------------------------------------
+
+DIRECTORY = AdminFile(
+    "directory", "单位目录与账号", "单位 (引擎中的组) 及其演示账号、县领导。保存后同步到流程引擎的组和用户。",
+    _config("directory.yaml"), _load_directory, preview=_directory_preview,
+    after_save=_sync_directory)
+TAXONOMY = AdminFile(
+    "taxonomy", "诉求分类与派单表", "每个二级分类的主管部门、属地或属事牵头、配合单位、是否自动派单、难易程度。",
+    _config("taxonomy.yaml"), lambda path, settings: load_taxonomy(path, _directory(settings)),
+    sample=ROUTING_SAMPLE, preview=_taxonomy_preview)
+GAZETTEER = AdminFile(
+    "gazetteer", "地名表 (属地判断)", "乡镇 (街道) 的名称和下辖村 (社区) 名, 派单时据此从地址判断属地。",
+    _config("gazetteer.yaml"), lambda path, settings: load_gazetteer(path, _directory(settings)),
+    sample=ROUTING_SAMPLE, preview=_gazetteer_preview)
+HOLIDAYS = AdminFile(
+    "holidays", "节假日与调休", "国务院公布次年放假安排后, 在 years 中补充该年的法定节假日和调休上班日; "
+    "corrections 更正个别日期。",
+    _config("holidays.yaml"), lambda path, settings: load_overrides(path),
+    sample={"receivedOn": fields.Date(load_default=lambda: dt.date.today(),
+                                      metadata={"label": "受理日期"}),
+            "workingDays": fields.Integer(load_default=10, validate=validate.Range(min=1, max=60),
+                                          metadata={"label": "工作日数"})},
+    preview=_holiday_preview)
+DUTY_ROSTER = AdminFile(
+    "duty_roster", "领导坐班表", "县四套班子领导接听热线的日期和时段。",
+    _config("duty_roster.yaml"), lambda path, settings: load_roster(path, _directory(settings)),
+    sample={"moment": fields.NaiveDateTime(load_default=lambda: dt.datetime.now().replace(
+        second=0, microsecond=0), metadata={"label": "时刻"})},
+    preview=_roster_preview)
+NOTIFICATIONS = AdminFile(
+    "notifications", "消息模板与联系渠道", "短信、邮件和机器人消息的模板, 各单位的联系渠道。",
+    _config("notifications.yaml"),
+    lambda path, settings: load_config(path, env={}, directory=_directory(settings)),
+    preview=_template_preview)
+RISK_WORDS = AdminFile(
+    "assessment", "重大风险词与考核设置", "major_risk_words: 诉求含这些词时立即提醒热线中心和坐班领导; "
+    "其余为考核权重和研判参数。",
+    _config("assessment.yaml"), lambda path, settings: load_assessment_config(path),
+    sample={"text": fields.String(load_default="小区门口有人聚集堵路", metadata={"label": "诉求内容"})},
+    preview=_risk_preview)
+TIME_LIMITS = AdminFile(
+    "time_limits", "办理时限表", "决策表 time_limits: 按诉求类型、紧急程度、难易程度确定签收、反馈、办结时限。"
+    "保存即部署新版本: 新工单按新时限, 在办工单保留原时限。",
+    lambda settings: settings.models_dir / "bpmn" / "time_limits.dmn", _load_time_limits,
+    after_save=_deploy_time_limits)
+
+FILES = {admin_file.name: admin_file for admin_file in (
+    DIRECTORY, TAXONOMY, GAZETTEER, TIME_LIMITS, HOLIDAYS, DUTY_ROSTER, NOTIFICATIONS, RISK_WORDS)}
+
+
+# -- saving --------------------------------------------------------------------------------------
+
+_saving = threading.Lock()  # one save at a time: the base check and the write go together
+
+
+def fingerprint(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+def _write(path: Path, content: bytes) -> None:
+    """Replace the file at once: a worker never reads half a file."""
+    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False) as out:
+        out.write(content)
+    os.replace(out.name, path)
+
+
+def save(admin_file: AdminFile, content: bytes, *, settings: Settings, store: AdminStore,
+         user: str, reason: str, base: str | None, action: str = "保存") -> tuple[int, str]:
+    """Check, write, apply and keep as a new version; returns (version id, note).
+
+    `base` is the fingerprint of the file the admin started from: a file someone else saved in
+    the meantime is not overwritten. Nothing is written when any check fails, and the file is
+    put back when applying it (deployment) fails.
+    """
+    loaded = admin_file.check(content, settings)
+    path = admin_file.path(settings)
+    with _saving:
+        previous = path.read_bytes()
+        if base is not None and fingerprint(previous) != base:
+            raise Refused("文件在您编辑期间已被他人修改, 请重新打开页面后再改 (changed by someone "
+                          "else meanwhile)")
+        if previous == content:
+            raise Refused("内容没有变化, 无需保存 (nothing changed)")
+        _write(path, content)
+        try:
+            note = admin_file.after_save(loaded, settings) if admin_file.after_save else ""
+        except Refused:
+            _write(path, previous)
+            raise
+        version = store.save_version(admin_file.name, previous, content, user, reason)
+    store.record(user, action, admin_file.name, reason, f"版本 {version}{note}")
+    return version, note

@@ -5,6 +5,8 @@ supervised: a closed appeal, or one waiting for dispatch or callback, is refused
 """
 from __future__ import annotations
 
+import time
+
 from flask import current_app, jsonify
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
@@ -45,7 +47,7 @@ def _engine() -> EngineClient:
 
 
 #: A worker may update the appeal at the same moment; the engine then refuses one of the two.
-CONFLICT_RETRIES = 3
+CONFLICT_RETRIES = 5
 
 
 def correlate(engine: EngineClient, number: str, values: dict) -> None:
@@ -59,6 +61,7 @@ def correlate(engine: EngineClient, number: str, values: dict) -> None:
         except EngineError as error:
             if not is_conflict(error) or attempt == CONFLICT_RETRIES - 1:
                 raise
+            time.sleep(0.2 * (attempt + 1))
 
 
 @api.post("/appeals/<number>/supervisions")

@@ -58,8 +58,11 @@ def sync_directory(settings: Settings) -> None:
 
 
 def up(settings: Settings) -> None:
+    from deploy.model_checks import ensure_tools
+
     refuse_demo_passwords(settings)
     stack.build_engine(settings.engine)
+    ensure_tools()  # the console's deploy page runs the designers' checks on every upload
     for item in stack.COMPONENTS:
         if item.name == "workers":
             # Workers log in with the account the directory sync creates.
@@ -216,8 +219,11 @@ def ensure_test_postgres() -> None:
 
 
 def run_tests(arguments: list[str]) -> None:
+    from deploy.model_checks import ensure_tools
+
     ensure_test_browser()
     ensure_test_postgres()
+    ensure_tools()
     os.chdir(REPO_ROOT)
     os.execv(sys.executable, [sys.executable, "-m", "pytest", *arguments])
 

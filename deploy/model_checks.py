@@ -4,6 +4,7 @@ on the repository's models (tests/test_modeling_lint.py); the console's deploy p
 every upload before anything is deployed."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -22,6 +23,23 @@ def tools_missing() -> str | None:
     if not BPMNLINT.exists():
         return f"the npm tools of {MODELING} (npm ci there)"
     return None
+
+
+def installed_version(package: str) -> str | None:
+    manifest = MODELING / "node_modules" / package / "package.json"
+    return json.loads(manifest.read_text("utf-8"))["version"] if manifest.exists() else None
+
+
+def ensure_tools() -> None:
+    """The tools pinned in deploy/modeling/package.json, installed with `npm ci` when any is
+    missing or stale (a fresh clone has none). Without Node.js nothing happens: the checks then
+    say what to install."""
+    if not shutil.which("node") or not shutil.which("npm"):
+        return
+    pinned = json.loads((MODELING / "package.json").read_text("utf-8"))["dependencies"]
+    if any(installed_version(package) != version for package, version in pinned.items()):
+        subprocess.run(["npm", "ci", "--silent", "--no-audit", "--no-fund"], cwd=MODELING,
+                       check=True, timeout=600)
 
 
 def run_tool(*command) -> subprocess.CompletedProcess:

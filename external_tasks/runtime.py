@@ -54,9 +54,14 @@ class IncidentError(Exception):
     """
 
 
+#: How the engine words an optimistic-locking failure (its REST error names the type in
+#: `details`; the message alone carries only the code).
+CONFLICT_SIGNS = ("OptimisticLocking", "ENGINE-03005")
+
+
 def is_conflict(error: EngineError) -> bool:
     """Another transaction changed the same data first: redo the task, it costs no retry."""
-    return "OptimisticLocking" in str(error) or "OptimisticLocking" in str(error.details)
+    return any(sign in str(error) or sign in str(error.details) for sign in CONFLICT_SIGNS)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -6,7 +6,8 @@ import random
 import requests
 
 from console.form_schema import form_schema
-from external_tasks.camunda import EngineClient, to_typed_map
+from external_tasks.camunda import EngineClient, EngineError, to_typed_map
+from external_tasks.runtime import is_conflict
 from tests.conftest import wait_until
 
 
@@ -62,7 +63,13 @@ class AppealDriver:
         checked = form_schema(task["camundaFormRef"]["key"]).load(values)
         client = self.as_user(user)
         client.post(f"/task/{task['id']}/claim", {"userId": user})
-        client.post(f"/task/{task['id']}/submit-form", {"variables": to_typed_map(checked)})
+        for attempt in range(3):  # a timer of the same appeal may fire at that moment
+            try:
+                client.post(f"/task/{task['id']}/submit-form", {"variables": to_typed_map(checked)})
+                return task
+            except EngineError as error:
+                if not is_conflict(error) or attempt == 2:
+                    raise
         return task
 
     def handle_to_reply(self, number: str, lead: str = "fengcheng01") -> None:
@@ -94,7 +101,7 @@ class AppealDriver:
         self.work(number, supervisor, "Task_JudgeSupervision", supervisionVerdict=verdict,
                   supervisionVerdictNote=f"督办结果: {verdict}")
 
-    def closed(self, number: str, timeout: float = 30) -> dict:
+    def closed(self, number: str, timeout: float = 60) -> dict:
         return wait_until(lambda: (status := self.status(number))["status"] == "closed" and status,
                           timeout=timeout, what=f"{number} to close")
 

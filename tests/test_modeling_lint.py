@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from deploy.model_checks import MODELING, bpmnlint, lint_forms, run_tool
+from deploy.model_checks import bpmnlint, ensure_tools, lint_forms, run_tool
 from deploy.settings import REPO_ROOT
 from deploy.templates import TEMPLATES_FILE
 
@@ -31,20 +31,12 @@ BROKEN_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
-def installed_version(package: str) -> str | None:
-    manifest = MODELING / "node_modules" / package / "package.json"
-    return json.loads(manifest.read_text("utf-8"))["version"] if manifest.exists() else None
-
-
 @pytest.fixture(scope="module")
 def node_tools():
-    """The tools pinned in deploy/modeling/package.json; `npm ci` when any is missing or stale."""
+    """The pinned tools (`suban test` installs them; a missing Node.js fails here by name)."""
     if not shutil.which("node") or not shutil.which("npm"):
         pytest.fail("Node.js and npm are needed for the modeling checks (apt-get install nodejs npm)")
-    pinned = json.loads((MODELING / "package.json").read_text("utf-8"))["dependencies"]
-    if any(installed_version(package) != version for package, version in pinned.items()):
-        subprocess.run(["npm", "ci", "--silent", "--no-audit", "--no-fund"], cwd=MODELING,
-                       check=True, timeout=600)
+    ensure_tools()
 
 
 def report(tool: str, result: subprocess.CompletedProcess) -> str:

@@ -113,7 +113,7 @@ class AppealDriver:
                     if self._belongs(job, number):
                         return job
             return None
-        job = wait_until(pending_job, what=f"timer {activity_id} of {number}")
+        job = wait_until(pending_job, timeout=60, what=f"timer {activity_id} of {number}")
         self.engine.post(f"/job/{job['id']}/execute")
 
     def _belongs(self, job: dict, number: str) -> bool:

@@ -36,6 +36,7 @@ def post_request(appeals, number, body, token=None):
 ])
 def test_missed_deadline_gets_a_level_one_order(appeals, timer, trigger):
     number = appeals.submit()
+    appeals.task(number, "fengcheng01", "Task_SignForAppeal")
     if timer != "Event_SignForOverdue":
         appeals.work(number, "fengcheng01", "Task_SignForAppeal", signDecision="accept")
         appeals.task(number, "fengcheng01", "Task_HandleAppeal")

@@ -55,8 +55,9 @@ class IncidentError(Exception):
 
 
 #: How the engine words an optimistic-locking failure (its REST error names the type in
-#: `details`; the message alone carries only the code).
-CONFLICT_SIGNS = ("OptimisticLocking", "ENGINE-03005")
+#: `details`; the message alone carries only the code), and ENGINE-03077, which a completion
+#: meets while a concurrent branch is being ended: a moment later the same completion succeeds.
+CONFLICT_SIGNS = ("OptimisticLocking", "ENGINE-03005", "ENGINE-03077")
 
 
 def is_conflict(error: EngineError) -> bool:

@@ -15,7 +15,6 @@ import re
 from assessment.config import AssessmentConfigError, load_assessment_config
 from connectors import ConfigError, DeliveryRejected, TemplateError, summary
 from deploy.directory import load_directory
-from deploy.settings import CONFIG_DIR
 from external_tasks.camunda import LockedTask
 from external_tasks.notify import HOTLINE_UNIT, NOTIFICATION_VARIABLES, current_notifier
 from external_tasks.runtime import IncidentError, TaskRouter
@@ -26,9 +25,6 @@ router = TaskRouter()
 HOTLINE_TEMPLATE = "hotline_major_risk"
 LEADER_TEMPLATE = "leader_major_risk"
 SEARCHED = ("title", "content", "address")
-#: Named here, not left to assessment.config's default, so that the words follow SUBAN_CONFIG_DIR
-#: like every other admin file (the admin page edits them there).
-ASSESSMENT_FILE = CONFIG_DIR / "assessment.yaml"
 
 
 def risk_words_in(texts: list[str | None], words: tuple[str, ...]) -> list[str]:
@@ -48,7 +44,7 @@ def _leader_line(variables: dict, words: list[str]) -> str:
 def alert_major_risk(external_task: LockedTask, dutyLeader: str | None = None, **variables):
     try:
         words = risk_words_in([variables.get(name) for name in SEARCHED],
-                              load_assessment_config(ASSESSMENT_FILE).major_risk_words)
+                              load_assessment_config().major_risk_words)
     except AssessmentConfigError as error:
         raise IncidentError(str(error)) from None
     if not words:

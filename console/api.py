@@ -13,7 +13,7 @@ from werkzeug.exceptions import BadRequest, HTTPException
 from deploy.directory import UNIT_KINDS, load_directory
 from deploy.settings import Settings
 from deploy.stack import engine_healthy
-from external_tasks.camunda import EngineError
+from external_tasks.camunda import EngineClient, EngineError
 
 api = Blueprint("api_v1", __name__, url_prefix="/api/v1")
 
@@ -118,6 +118,15 @@ class UnitListSchema(Schema):
 
 def _settings() -> Settings:
     return current_app.config["SUBAN_SETTINGS"]
+
+
+def engine_client() -> EngineClient:
+    """The engine as its administrator, one client (and connection pool) per app."""
+    if "SUBAN_ENGINE" not in current_app.config:
+        settings = _settings()
+        current_app.config["SUBAN_ENGINE"] = EngineClient(
+            settings.engine_rest_url, settings.admin_user, settings.admin_password)
+    return current_app.config["SUBAN_ENGINE"]
 
 
 def requires_token(view):

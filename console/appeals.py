@@ -7,7 +7,8 @@ import re
 from flask import current_app, jsonify
 from marshmallow import Schema, ValidationError, fields
 
-from console.api import api, error_response, json_body, requires_token, responds_with
+from console.api import (api, engine_client, error_response, json_body, requires_token,
+                         responds_with)
 from console.form_schema import form_schema
 from console.supervision import SupervisionOutSchema, supervision_summaries
 from console.outbox import PROCESS_KEY, IntakeOutbox, deliver, outbox_path
@@ -36,14 +37,6 @@ STATUS_VARIABLES = (
 )
 TIMELINE_TYPES = {"startEvent", "noneEndEvent", "userTask", "serviceTask", "callActivity",
                   "boundaryTimer", "intermediateTimer", "subProcess", "multiInstanceBody"}
-
-
-def _engine() -> EngineClient:
-    settings: Settings = current_app.config["SUBAN_SETTINGS"]
-    if "SUBAN_ENGINE" not in current_app.config:
-        current_app.config["SUBAN_ENGINE"] = EngineClient(
-            settings.engine_rest_url, settings.admin_user, settings.admin_password)
-    return current_app.config["SUBAN_ENGINE"]
 
 
 def _intake_engine() -> EngineClient:
@@ -166,7 +159,7 @@ def appeal_status(number: str):
     queued = intake_outbox().entry(number)
     if queued and queued["status"] == "queued":
         return _queued_status(number, from_typed_map(queued["variables"]))
-    engine = _engine()
+    engine = engine_client()
     roots = engine.get("/history/process-instance", processInstanceBusinessKey=number,
                        processDefinitionKey=PROCESS_KEY)
     if not roots:

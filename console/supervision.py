@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import time
 
-from flask import current_app, jsonify
+from flask import jsonify
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from console.api import api, error_response, json_body, requires_token
-from deploy.settings import Settings
+from console.api import api, engine_client, error_response, json_body, requires_token
 from external_tasks.camunda import EngineClient, EngineError, to_typed_map
 from external_tasks.runtime import is_conflict
 
@@ -41,11 +40,6 @@ class SupervisionAcceptedSchema(Schema):
     level = fields.Integer(required=True)
 
 
-def _engine() -> EngineClient:
-    settings: Settings = current_app.config["SUBAN_SETTINGS"]
-    return EngineClient(settings.engine_rest_url, settings.admin_user, settings.admin_password)
-
-
 #: A worker may update the appeal at the same moment; the engine then refuses one of the two.
 CONFLICT_RETRIES = 5
 
@@ -73,7 +67,7 @@ def request_supervision(number: str):
         values = SupervisionRequestSchema().load(payload if payload is not None else {})
     except ValidationError as error:
         return error_response(error.messages)
-    engine = _engine()
+    engine = engine_client()
     appeals = engine.get("/history/process-instance", processInstanceBusinessKey=number,
                          processDefinitionKey=APPEAL_PROCESS)
     if not appeals:

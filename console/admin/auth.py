@@ -20,7 +20,7 @@ from flask import (Blueprint, Flask, abort, current_app, flash, redirect, render
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from console.api import http_refusal
-from console.appeals import _engine as engine
+from console.api import engine_client as engine
 from deploy.directory import ID_PATTERN, LEADERS_GROUP, load_directory
 from deploy.settings import Settings
 from external_tasks.camunda import EngineError

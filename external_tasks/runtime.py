@@ -58,6 +58,8 @@ class IncidentError(Exception):
 #: `details`; the message alone carries only the code), and ENGINE-03077, which a completion
 #: meets while a concurrent branch is being ended: a moment later the same completion succeeds.
 CONFLICT_SIGNS = ("OptimisticLocking", "ENGINE-03005", "ENGINE-03077")
+#: Waits before completing a task again after a conflict, before it is handed back.
+CONFLICT_RETRY_DELAYS_S = (0.05, 0.1, 0.2, 0.4)
 
 
 def is_conflict(error: EngineError) -> bool:
@@ -208,6 +210,11 @@ class Worker:
                     failures = 0
                 except EngineError as exc:
                     self._release(free)
+                    if is_conflict(exc):
+                        # A fetch that read an appeal's executions while a branch of it ended
+                        # (ENGINE-03077): nothing is wrong, fetch again at once.
+                        log.info("fetch met a concurrent change, fetching again: %s", exc)
+                        continue
                     failures += 1
                     wait = retry_backoff_ms(failures, self.options) / 1000
                     log.warning("fetch failed, retrying in %.1fs: %s", wait, exc)
@@ -336,18 +343,26 @@ class Worker:
     def _complete(self, task: LockedTask, variables: dict) -> None:
         request = Complete(self.client.rest_url, id_=task.id, worker_id=self.options.worker_id)
         request.set_variables(variables)
-        try:
-            self.client.send(request)
-        except EngineError as error:
-            if not is_conflict(error):
-                raise
-            # Hand the task back at once with its retries untouched: it runs again on fresh data.
-            self.client.send(pycamunda.externaltask.HandleFailure(
-                self.client.rest_url, id_=task.id, worker_id=self.options.worker_id,
-                error_message="conflict with a concurrent change, running again",
-                error_details=str(error), retries=task.retries if task.retries is not None
-                else self._allowed_retries(self.router.handlers[task.topic]), retry_timeout=100))
-            _task_log(task).info("conflict with a concurrent change: task handed back to rerun")
+        for delay_s in (*CONFLICT_RETRY_DELAYS_S, None):
+            try:
+                self.client.send(request)
+                return
+            except EngineError as error:
+                if not is_conflict(error):
+                    raise
+                conflict = error
+            if delay_s is not None:
+                # The task is still ours and the other transaction has committed by now: the
+                # same completion goes through a moment later. Handing the task back instead
+                # would leave it until the engine's next long poll answers (seconds).
+                time.sleep(delay_s)
+        # Conflicting still: hand the task back with its retries untouched, to run on fresh data.
+        self.client.send(pycamunda.externaltask.HandleFailure(
+            self.client.rest_url, id_=task.id, worker_id=self.options.worker_id,
+            error_message="conflict with a concurrent change, running again",
+            error_details=str(conflict), retries=task.retries if task.retries is not None
+            else self._allowed_retries(self.router.handlers[task.topic]), retry_timeout=100))
+        _task_log(task).info("conflict with a concurrent change: task handed back to rerun")
 
     def _allowed_retries(self, handler: Handler) -> int:
         return handler.retries if handler.retries is not None else self.options.retries

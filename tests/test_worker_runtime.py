@@ -11,10 +11,10 @@ import time
 
 import pytest
 
-from external_tasks.camunda import EngineClient, LockedTask, from_typed
-from external_tasks.runtime import (BpmnError, JsonLogFormatter, TaskRouter, WorkerOptions,
-                                    retry_backoff_ms)
-from tests.conftest import TESTS, wait_until
+from external_tasks.camunda import EngineClient, EngineError, LockedTask, from_typed
+from external_tasks.runtime import (BpmnError, JsonLogFormatter, TaskRouter, Worker,
+                                    WorkerOptions, retry_backoff_ms)
+from tests.conftest import TEST_PROCESSES, TESTS, wait_until
 
 
 def current_activity(engine, instance_id):
@@ -259,3 +259,54 @@ def test_a_kwargs_handler_fetches_only_the_named_variables():
 
     assert router.handlers["render"].variables == ("template", "title", "leadUnit")
     assert router.handlers["everything"].variables is None
+
+
+class ConflictingOnce(EngineClient):
+    """The engine client, except that its first completions meet a concurrent change, as when
+    a parallel branch of the same appeal commits at the same moment (ENGINE-03005)."""
+
+    def __init__(self, *args, conflicts: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.conflicts_left = conflicts
+        self.completions = 0
+
+    def send(self, request):
+        if type(request).__name__ == "Complete":
+            self.completions += 1
+            if self.conflicts_left:
+                self.conflicts_left -= 1
+                raise EngineError("ENGINE-03005 Entity was updated by another transaction "
+                                  "concurrently.", 500, {"type": "OptimisticLockingException"})
+        return super().send(request)
+
+
+@pytest.mark.parametrize("conflicts, handed_back", [(2, False), (5, True)])
+def test_a_conflicting_completion_is_sent_again_then_handed_back(
+        engine, settings, start_instance, conflicts, handed_back):
+    router = TaskRouter()
+    runs = []
+
+    @router.task("test-echo")
+    def echo(title: str, count: int):
+        runs.append(title)
+        return {"echoed": title}
+
+    client = ConflictingOnce(settings.engine_rest_url, settings.worker_user,
+                             settings.worker_password, conflicts=conflicts)
+    worker = Worker(client, router, WorkerOptions(
+        long_poll_ms=500, backoff_ms=100, lock_ms=10_000, process_definition_keys=TEST_PROCESSES))
+    instance = start_instance("test_echo", {"title": "井盖缺失", "count": 1})
+    thread = threading.Thread(target=worker.run, daemon=True)
+    thread.start()
+    try:
+        wait_until(lambda: current_activity(engine, instance["id"]) == "Task_Inspect",
+                   what="the echo task to complete despite the conflicts")
+    finally:
+        worker.stop()
+        thread.join(timeout=30)
+    # A few conflicts cost a second completion of the same run; more hand the task back, and it
+    # runs again (retries untouched, no incident).
+    assert runs == ["井盖缺失"] * (2 if handed_back else 1)
+    assert client.completions == conflicts + 1
+    assert variables(engine, instance["id"])["echoed"] == "井盖缺失"
+    assert engine.get("/incident", processInstanceId=instance["id"]) == []

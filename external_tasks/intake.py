@@ -59,16 +59,24 @@ def _receipt_time(receivedAt) -> str:
 
 def earlier_appeals(engine: EngineClient, phone: str, received: dt.datetime,
                     this_instance: str) -> list[str]:
-    """Numbers of the caller's other appeals within the repeat window before `received`."""
+    """Numbers of the caller's other appeals within the repeat window before `received`.
+
+    Asks for the phone among historic variables first (an index lookup, see the engine's
+    LookupIndexes), then for those appeals' start times: a process-instance query filtered by
+    a variable would read every appeal of the window."""
     if not phone:
+        return []
+    callers = engine.post("/history/variable-instance", {
+        "processDefinitionKey": "hotline_appeal", "variableName": "callerPhone",
+        "variableValue": phone})
+    others = sorted({item["processInstanceId"] for item in callers} - {this_instance})
+    if not others:
         return []
     window = dt.timedelta(days=hotline_settings()["repeat"]["window_days"])
     found = engine.post("/history/process-instance", {
-        "processDefinitionKey": "hotline_appeal",
-        "startedAfter": (received - window).strftime("%Y-%m-%dT%H:%M:%S.000%z"),
-        "variables": [{"name": "callerPhone", "operator": "eq", "value": phone}]})
-    return sorted(item["businessKey"] for item in found
-                  if item["id"] != this_instance and item.get("businessKey"))
+        "processInstanceIds": others,
+        "startedAfter": (received - window).strftime("%Y-%m-%dT%H:%M:%S.000%z")})
+    return sorted(item["businessKey"] for item in found if item.get("businessKey"))
 
 
 @router.task("register-appeal")

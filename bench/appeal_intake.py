@@ -5,7 +5,9 @@
 Uses the stack of the current SUBAN_* settings (`suban up` starts it if it is not running).
 Submits appeals through `POST /api/v1/appeals` at a steady rate, with a category and township
 that are dispatched automatically, and measures from submission until the lead unit's 签收 task
-exists (the engine's task start time): p50/p95, and appeals/second handled.
+exists (the engine's task start time): p50/p95, and appeals/second handled. It also prints the
+CPU time each process of the stack spent per appeal, and the rate at which the machine's cores
+would be fully busy: above that rate appeals queue, whatever the latency at lower rates.
 """
 from __future__ import annotations
 
@@ -16,12 +18,13 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.worker_throughput import percentile  # noqa: E402
-from deploy import cli  # noqa: E402
+from deploy import cli, stack  # noqa: E402
 from deploy.settings import Settings  # noqa: E402
 from external_tasks.camunda import parse_engine_date  # noqa: E402
 
@@ -29,6 +32,17 @@ TOWNSHIPS = ("fengcheng", "longhe", "jinping", "huangkou", "yanglou", "shengquan
 
 
 _numbers: dict[str, str] = {}
+
+
+def cpu_seconds(settings: Settings) -> dict[str, float]:
+    """CPU time (user + system) each running process of the stack has used so far."""
+    used = {}
+    for item in stack.COMPONENTS:
+        process = stack.running_process(settings, item.name)
+        if process is not None:
+            times = process.cpu_times()
+            used[item.name] = times.user + times.system
+    return used
 
 
 def task_number(engine, task: dict) -> str:
@@ -57,10 +71,14 @@ def main() -> None:
         response = session.post(f"{settings.console_url}/api/v1/appeals", timeout=30, json={
             "kind": "complaint", "categoryCode": "construction.propertyService",
             "title": f"基准测试诉求 {index}", "content": "小区楼道垃圾堆积无人清理, 物业不作为",
-            "township": TOWNSHIPS[index % len(TOWNSHIPS)], "callerPhone": "13900000000"})
+            "township": TOWNSHIPS[index % len(TOWNSHIPS)],
+            # A caller each, as on a real day: one phone for all would make every appeal a
+            # repeat of all the others (重复件) and the repeat lookup the whole measurement.
+            "callerPhone": f"139{index:08d}"})
         response.raise_for_status()
         submitted[response.json()["appealNumber"]] = sent
 
+    cpu_before = cpu_seconds(settings)
     began = time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         futures = []
@@ -83,6 +101,8 @@ def main() -> None:
             latencies[number] = (parse_engine_date(task["startTime"]) - submitted[number]) \
                 .total_seconds() * 1000
         time.sleep(1)
+    cpu_used = {name: seconds - cpu_before.get(name, 0.0)
+                for name, seconds in cpu_seconds(settings).items()}
     if len(latencies) < len(submitted):
         raise SystemExit(f"only {len(latencies)} of {len(submitted)} appeals reached a unit")
     last = max(sent + dt.timedelta(milliseconds=latencies[number])
@@ -94,6 +114,13 @@ def main() -> None:
     print(f"submission → lead unit's 签收 task: p50 {percentile(values, .5):.0f} ms   "
           f"p95 {percentile(values, .95):.0f} ms   max {max(values):.0f} ms")
     print(f"throughput: {len(submitted) / handled_span:.1f} appeals/s dispatched end to end")
+    per_appeal = {name: seconds / len(submitted) * 1000 for name, seconds in cpu_used.items()}
+    print("CPU per appeal (during the run, measuring included): " + ", ".join(
+        f"{name} {ms:.0f} ms" for name, ms in per_appeal.items())
+        + f"; total {sum(per_appeal.values()):.0f} ms")
+    cores = psutil.cpu_count()
+    print(f"all {cores} cores busy at about "
+          f"{cores * 1000 / max(sum(per_appeal.values()), 1):.1f} appeals/s")
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import re
 import typing
 
 import pycamunda
@@ -42,6 +43,15 @@ class EngineError(Exception):
     @property
     def unreachable(self) -> bool:
         return self.status is None
+
+    @property
+    def code(self) -> int | None:
+        """The engine's exception code, when it gave one (Camunda 7.20+: 1 optimistic locking,
+        10000 a deadlock the database detected, 0 anything else)."""
+        if isinstance(self.details, dict) and isinstance(self.details.get("code"), int):
+            return self.details["code"]
+        found = re.search(r'"code"\s*:\s*(\d+)', str(self))
+        return int(found.group(1)) if found else None
 
 
 class _TimeoutSession(requests.Session):

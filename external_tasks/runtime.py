@@ -58,13 +58,18 @@ class IncidentError(Exception):
 #: `details`; the message alone carries only the code), and ENGINE-03077, which a completion
 #: meets while a concurrent branch is being ended: a moment later the same completion succeeds.
 CONFLICT_SIGNS = ("OptimisticLocking", "ENGINE-03005", "ENGINE-03077")
+#: The engine's exception codes of a transaction that lost a race and was rolled back:
+#: optimistic locking, and a deadlock the database broke (H2 under load; the REST answer then
+#: says only "an exception occurred in the persistence layer").
+CONFLICT_CODES = (1, 10000)
 #: Waits before completing a task again after a conflict, before it is handed back.
 CONFLICT_RETRY_DELAYS_S = (0.05, 0.1, 0.2, 0.4)
 
 
 def is_conflict(error: EngineError) -> bool:
     """Another transaction changed the same data first: redo the task, it costs no retry."""
-    return any(sign in str(error) or sign in str(error.details) for sign in CONFLICT_SIGNS)
+    return error.code in CONFLICT_CODES or any(
+        sign in str(error) or sign in str(error.details) for sign in CONFLICT_SIGNS)
 
 
 @dataclasses.dataclass(frozen=True)

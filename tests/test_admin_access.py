@@ -38,8 +38,9 @@ def test_login_with_engine_accounts_gives_roles_from_engine_groups(settings, con
 
 def test_a_wrong_password_is_refused_and_leaves_the_visitor_out(settings):
     visitor = ConsoleSession(settings)
-    # cppcc01 logs in nowhere else: the engine delays logins after a failed one.
-    refused = visitor.post("/login", {"username": "cppcc01", "password": "not-the-password"})
+    # A user that does not exist: the engine refuses further logins of an existing user for a
+    # while after a failed one, and other tests log in as every demo user.
+    refused = visitor.post("/login", {"username": "nosuchuser", "password": "not-the-password"})
     assert refused.status_code == 401
     assert "用户名或密码错误" in errors_of(refused)
     assert visitor.get("/admin/").status_code == 302

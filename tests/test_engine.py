@@ -19,12 +19,13 @@ def test_rest_api_refuses_requests_without_credentials(settings):
 
 
 def test_wrong_password_is_a_clear_401_message(settings):
-    # Not the admin: the engine delays further logins of a user after a failed one.
-    client = EngineClient(settings.engine_rest_url, "cppcc01", "not-the-password")
+    # A user that does not exist: the engine refuses further logins of an existing user for a
+    # while after a failed one, and other tests log in as every demo user.
+    client = EngineClient(settings.engine_rest_url, "no-such-user", "not-the-password")
     with pytest.raises(EngineError) as refused:
         client.get("/process-definition")
     assert refused.value.status == 401
-    assert "refused the credentials of user 'cppcc01'" in str(refused.value)
+    assert "refused the credentials of user 'no-such-user'" in str(refused.value)
     assert "SUBAN_ADMIN_PASSWORD" in str(refused.value)
 
 

@@ -86,12 +86,13 @@ def test_missing_java_says_what_to_install(tmp_path):
 
 
 def test_wrong_credentials_give_a_clear_message(settings):
-    # A spare account: the engine delays further logins of a user after a failed one.
-    result = suban(settings, "deploy", env={"SUBAN_ADMIN_USER": "congress01",
+    # An account that does not exist: after a failed login the engine refuses further logins of
+    # an existing user for a while, and the supervision tests log in as every demo user.
+    result = suban(settings, "deploy", env={"SUBAN_ADMIN_USER": "no-such-admin",
                                             "SUBAN_ADMIN_PASSWORD": "wrong-password",
                                             "SUBAN_MODELS_DIR": str(TESTS)})
     assert result.returncode == 1
-    assert "refused the credentials of user 'congress01' (401 Unauthorized)" in result.stderr
+    assert "refused the credentials of user 'no-such-admin' (401 Unauthorized)" in result.stderr
     assert "Traceback" not in result.stderr
 
 

@@ -125,9 +125,9 @@ def run_worker(settings):
     """Run a Worker for `router` in a thread for the rest of the test."""
     running: list[tuple[Worker, threading.Thread]] = []
 
-    def run(router: TaskRouter, **options) -> Worker:
-        client = EngineClient(settings.engine_rest_url, settings.worker_user,
-                              settings.worker_password)
+    def run(router: TaskRouter, client: EngineClient | None = None, **options) -> Worker:
+        client = client or EngineClient(settings.engine_rest_url, settings.worker_user,
+                                        settings.worker_password)
         defaults = {"long_poll_ms": 1_000, "backoff_ms": 100, "lock_ms": 10_000,
                     "process_definition_keys": TEST_PROCESSES}
         worker = Worker(client, router, WorkerOptions(**(defaults | options)))

@@ -12,9 +12,9 @@ import time
 import pytest
 
 from external_tasks.camunda import EngineClient, EngineError, LockedTask, from_typed
-from external_tasks.runtime import (BpmnError, JsonLogFormatter, TaskRouter, Worker,
-                                    WorkerOptions, retry_backoff_ms)
-from tests.conftest import TEST_PROCESSES, TESTS, wait_until
+from external_tasks.runtime import (BpmnError, JsonLogFormatter, TaskRouter, WorkerOptions,
+                                    retry_backoff_ms)
+from tests.conftest import TESTS, wait_until
 
 
 def current_activity(engine, instance_id):
@@ -274,7 +274,7 @@ CONFLICT_ANSWERS = {
 }
 
 
-class ConflictingOnce(EngineClient):
+class ConflictingClient(EngineClient):
     """The engine client, except that its first completions meet a concurrent change, as when
     a parallel branch of the same appeal commits at the same moment."""
 
@@ -296,7 +296,7 @@ class ConflictingOnce(EngineClient):
 @pytest.mark.parametrize("conflicts, handed_back, answer", [
     (2, False, "optimistic locking"), (2, False, "deadlock"), (5, True, "optimistic locking")])
 def test_a_conflicting_completion_is_sent_again_then_handed_back(
-        engine, settings, start_instance, conflicts, handed_back, answer):
+        engine, settings, start_instance, run_worker, conflicts, handed_back, answer):
     router = TaskRouter()
     runs = []
 
@@ -305,20 +305,13 @@ def test_a_conflicting_completion_is_sent_again_then_handed_back(
         runs.append(title)
         return {"echoed": title}
 
-    client = ConflictingOnce(settings.engine_rest_url, settings.worker_user,
+    client = ConflictingClient(settings.engine_rest_url, settings.worker_user,
                              settings.worker_password, conflicts=conflicts,
                              answer=CONFLICT_ANSWERS[answer])
-    worker = Worker(client, router, WorkerOptions(
-        long_poll_ms=500, backoff_ms=100, lock_ms=10_000, process_definition_keys=TEST_PROCESSES))
     instance = start_instance("test_echo", {"title": "井盖缺失", "count": 1})
-    thread = threading.Thread(target=worker.run, daemon=True)
-    thread.start()
-    try:
-        wait_until(lambda: current_activity(engine, instance["id"]) == "Task_Inspect",
-                   what="the echo task to complete despite the conflicts")
-    finally:
-        worker.stop()
-        thread.join(timeout=30)
+    run_worker(router, client, long_poll_ms=500)
+    wait_until(lambda: current_activity(engine, instance["id"]) == "Task_Inspect",
+               what="the echo task to complete despite the conflicts")
     # A few conflicts cost a second completion of the same run; more hand the task back, and it
     # runs again (retries untouched, no incident).
     assert runs == ["井盖缺失"] * (2 if handed_back else 1)

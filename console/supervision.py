@@ -5,14 +5,13 @@ supervised: a closed appeal, or one waiting for dispatch or callback, is refused
 """
 from __future__ import annotations
 
-import time
 
 from flask import jsonify
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from console.api import api, engine_client, error_response, json_body, requires_token
 from external_tasks.camunda import EngineClient, EngineError, to_typed_map
-from external_tasks.runtime import is_conflict
+from external_tasks.runtime import retry_on_conflict
 
 APPEAL_PROCESS = "hotline_appeal"
 MESSAGE = "SupervisionRequested"
@@ -40,22 +39,12 @@ class SupervisionAcceptedSchema(Schema):
     level = fields.Integer(required=True)
 
 
-#: A worker may update the appeal at the same moment; the engine then refuses one of the two.
-CONFLICT_RETRIES = 5
-
-
 def correlate(engine: EngineClient, number: str, values: dict) -> None:
-    for attempt in range(CONFLICT_RETRIES):
-        try:
-            engine.post("/message", {
-                "messageName": MESSAGE, "businessKey": number,
-                "processVariables": to_typed_map({"requestedSupervisionLevel": values["level"],
-                                                  "supervisionReason": values["reason"]})})
-            return
-        except EngineError as error:
-            if not is_conflict(error) or attempt == CONFLICT_RETRIES - 1:
-                raise
-            time.sleep(0.2 * (attempt + 1))
+    # A worker may update the appeal at the same moment; the engine then refuses one of the two.
+    retry_on_conflict(lambda: engine.post("/message", {
+        "messageName": MESSAGE, "businessKey": number,
+        "processVariables": to_typed_map({"requestedSupervisionLevel": values["level"],
+                                          "supervisionReason": values["reason"]})}))
 
 
 @api.post("/appeals/<number>/supervisions")

@@ -25,6 +25,7 @@ from deploy.directory import load_directory
 from deploy.settings import Settings
 from external_tasks.camunda import EngineClient, to_typed_map
 from external_tasks.routing import load_taxonomy
+from external_tasks.runtime import retry_on_conflict
 from external_tasks.workdays import SHANGHAI
 
 KIND_MIX = {"complaint": 51.3, "inquiry": 34.3, "help": 2.6, "suggestion": 1.2, "report": 0.15}
@@ -138,8 +139,10 @@ class TaskPump:
         if values is None:
             return 0
         form = task["camundaFormRef"]["key"]
-        self.engine.post(f"/task/{task['id']}/submit-form",
-                         {"variables": to_typed_map(form_schema(form).load(values))})
+        checked = to_typed_map(form_schema(form).load(values))
+        # A worker or timer of the same appeal may change it at that moment.
+        retry_on_conflict(lambda: self.engine.post(f"/task/{task['id']}/submit-form",
+                                                   {"variables": checked}))
         if key == "Task_CallbackCaller" and not values["callbackReached"] and plan.callbacks:
             self.fire_when_armed(task["processInstanceId"], "Event_CallbackRetryDue")
         return 1

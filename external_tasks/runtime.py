@@ -72,6 +72,24 @@ def is_conflict(error: EngineError) -> bool:
         sign in str(error) or sign in str(error.details) for sign in CONFLICT_SIGNS)
 
 
+T = typing.TypeVar("T")
+
+
+def retry_on_conflict(call: typing.Callable[[], T], attempts: int = 5,
+                      pause_s: float = 0.2) -> T:
+    """`call()`, made again (after a growing pause) while it meets a concurrent change of the
+    same appeal, e.g. a timer firing as a form is submitted; other errors, and the last
+    conflict, go to the caller."""
+    for attempt in range(1, attempts):
+        try:
+            return call()
+        except EngineError as error:
+            if not is_conflict(error):
+                raise
+        time.sleep(pause_s * attempt)
+    return call()
+
+
 @dataclasses.dataclass(frozen=True)
 class Handler:
     topic: str

@@ -6,8 +6,8 @@ import random
 import requests
 
 from console.form_schema import form_schema
-from external_tasks.camunda import EngineClient, EngineError, to_typed_map
-from external_tasks.runtime import is_conflict
+from external_tasks.camunda import EngineClient, to_typed_map
+from external_tasks.runtime import retry_on_conflict
 from tests.conftest import wait_until
 
 
@@ -63,13 +63,8 @@ class AppealDriver:
         checked = form_schema(task["camundaFormRef"]["key"]).load(values)
         client = self.as_user(user)
         client.post(f"/task/{task['id']}/claim", {"userId": user})
-        for attempt in range(3):  # a timer of the same appeal may fire at that moment
-            try:
-                client.post(f"/task/{task['id']}/submit-form", {"variables": to_typed_map(checked)})
-                return task
-            except EngineError as error:
-                if not is_conflict(error) or attempt == 2:
-                    raise
+        retry_on_conflict(lambda: client.post(f"/task/{task['id']}/submit-form",
+                                              {"variables": to_typed_map(checked)}))
         return task
 
     def handle_to_reply(self, number: str, lead: str = "fengcheng01") -> None:

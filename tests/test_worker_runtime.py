@@ -13,7 +13,7 @@ import pytest
 
 from external_tasks.camunda import EngineClient, EngineError, LockedTask, from_typed
 from external_tasks.runtime import (BpmnError, JsonLogFormatter, TaskRouter, WorkerOptions,
-                                    retry_backoff_ms)
+                                    retry_backoff_ms, retry_on_conflict)
 from tests.conftest import TESTS, wait_until
 
 
@@ -318,3 +318,33 @@ def test_a_conflicting_completion_is_sent_again_then_handed_back(
     assert client.completions == conflicts + 1
     assert variables(engine, instance["id"])["echoed"] == "井盖缺失"
     assert engine.get("/incident", processInstanceId=instance["id"]) == []
+
+
+def test_retry_on_conflict_makes_the_call_again_only_for_conflicts():
+    answers = [CONFLICT_ANSWERS["deadlock"], CONFLICT_ANSWERS["optimistic locking"], "done"]
+
+    def call():
+        answer = answers.pop(0)
+        if isinstance(answer, EngineError):
+            raise answer
+        return answer
+
+    assert retry_on_conflict(call, pause_s=0) == "done" and answers == []
+
+    refused = EngineError("POST /task/1/submit-form → 400: field missing", 400, {"code": 0})
+    calls = []
+
+    def failing(error):
+        def call():
+            calls.append(1)
+            raise error
+        return call
+
+    with pytest.raises(EngineError, match="field missing"):
+        retry_on_conflict(failing(refused), pause_s=0)
+    assert calls == [1]  # not a conflict: no second try
+
+    calls.clear()
+    with pytest.raises(EngineError, match="ENGINE-03005"):
+        retry_on_conflict(failing(CONFLICT_ANSWERS["optimistic locking"]), attempts=3, pause_s=0)
+    assert calls == [1, 1, 1]

@@ -16,7 +16,7 @@ import datetime as dt
 import math
 import sqlite3
 
-from assessment.config import AssessmentConfig, SurgeRule
+from admin_data.assessment import AssessmentConfig, SurgeRule
 from assessment.indicators import Period
 
 #: Weight of the latest week in the forecast of next week's appeals (exponential smoothing).

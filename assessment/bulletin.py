@@ -12,10 +12,10 @@ import sqlite3
 
 from assessment import store
 from assessment.analysis import act_before_list, surges, top_problems, week_start
-from assessment.config import AssessmentConfig
+from admin_data.assessment import AssessmentConfig
 from assessment.indicators import GROUPS, Period, all_indicators
 from assessment.sync import LAST_SYNC
-from deploy.directory import Directory
+from admin_data.directory import Directory
 from external_tasks.routing import Taxonomy
 
 PERCENT, NUMBER, TEXT, SCORE = "percent", "number", "text", "score"
@@ -115,7 +115,7 @@ def write_workbook(bulletin: Bulletin, stream: io.BufferedIOBase) -> None:
     for line in (bulletin.title, f"统计期间: {bulletin.period.label} (按受理日期)",
                  f"数据截至: {bulletin.as_of}",
                  "比率 = 分子 / 分母 (公式与示例见 docs/assessment.md); 无分母时记为 —",
-                 "综合得分 = Σ 权重 × 比率 (权重见 deploy/config/assessment.yaml)",
+                 "综合得分 = Σ 权重 × 比率 (权重见考核设置 assessment.yaml)",
                  "本表不含来电人姓名、电话等个人信息"):
         notes.append([line])
     notes["A1"].font = Font(bold=True, size=14)

@@ -11,8 +11,8 @@ import datetime as dt
 import re
 import sqlite3
 
-from assessment.config import RATES, AssessmentConfig
-from deploy.directory import Directory
+from admin_data.assessment import RATES, AssessmentConfig
+from admin_data.directory import Directory
 
 GROUPS = {"lead_unit": "牵头单位", "township": "乡镇(街道)", "department": "部门", "county": "全县"}
 #: Directory kinds listed under `department` even when they had no appeal in the period.
@@ -175,7 +175,7 @@ def check_group(group: str, unit: str | None, directory: Directory) -> None:
     if unit is not None and group == "county":
         raise InputError("unit", "全县统计不按单位筛选 (omit unit, or choose another group)")
     if unit is not None and directory.unit(unit) is None:
-        raise InputError("unit", f"目录中没有单位 {unit!r} (见 deploy/config/directory.yaml)")
+        raise InputError("unit", f"目录中没有单位 {unit!r} (见单位目录 directory.yaml)")
 
 
 def roll_up(counts: list[dict], group: str, config: AssessmentConfig, directory: Directory,

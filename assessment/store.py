@@ -15,7 +15,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from deploy.settings import Settings
+from admin_data.environment import Settings
 
 #: Columns of `appeals`, in order. Dates are ISO 8601 in Asia/Shanghai; flags are 0/1.
 COLUMNS = (

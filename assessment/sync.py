@@ -28,13 +28,10 @@ import typing
 from pathlib import Path
 
 from assessment import store
-from external_tasks.camunda import EngineClient, from_typed, parse_engine_date
-from external_tasks.workdays import SHANGHAI
-
-APPEAL_PROCESS = "hotline_appeal"
-UNIT_PROCESS = "hotline_unit_handling"
-SUPERVISION_PROCESS = "hotline_supervision"
-CONSULTATION_PROCESS = "hotline_consultation"
+from admin_data.workdays import SHANGHAI
+from external_tasks import appeal
+from external_tasks.appeal import APPEAL_PROCESS, CONSULTATION_PROCESS, SUPERVISION_PROCESS, UNIT_PROCESS
+from external_tasks.camunda import EngineClient, parse_engine_date
 
 #: Unit tasks whose end times say when the unit acted, by deadline: sign-for, first feedback,
 #: reply. The first sign-for and feedback count; the last reply (a reply sent back by the
@@ -44,15 +41,10 @@ STEP_TASKS = {"sign_for": ("Task_SignForAppeal", "first"),
               "completion": ("Task_ReplyAppeal", "last")}
 STEP_VARIABLES = {"sign_for": "signFor", "feedback": "feedback", "completion": "completion"}
 
-#: The process variables a row is made of (all of the appeal's family of processes).
-READ_VARIABLES = (
-    "receivedAt", "kind", "categoryCode", "township", "address", "leadUnit", "coUnits",
-    "important", "leaderReceived", "closedAs", "callbackReached", "evaluation", "solvedConfirmed",
-    "callbackAttempts", "redispatchCount", "returnCount", "improperReturnCount", "overdue",
-    "signForDeadline", "feedbackDeadline", "completionDeadline", "signForOverdue",
-    "feedbackOverdue", "completionOverdue", "extensionApproved", "supervisionLevel",
-    "consultationOutcome", "toleranceFlag", "callerPhone", "majorRiskWords",
-)
+#: The process variables a row is made of (all of the appeal's family of processes): the
+#: caller's phone only to be hashed for the repeat analysis.
+READ_VARIABLES = appeal.names(appeal.FACTS, appeal.UNITS, appeal.DEADLINES, appeal.OVERDUE_FLAGS,
+                              appeal.HANDLING, appeal.CONSULTATION, appeal.OUTCOME, ("callerPhone",))
 
 WATERMARK = "closed_watermark"
 LAST_SYNC = "last_sync_at"  # when the last sync finished: the "as of" of every report
@@ -121,13 +113,8 @@ class HistoryReader:
         keys = [root["businessKey"] for root in roots]
         family = self.engine.post("/history/process-instance",
                                   {"processInstanceBusinessKeyIn": keys})
-        ids = [instance["id"] for instance in family]
-        variables: dict[str, dict] = {}
-        for variable in self.engine.post("/history/variable-instance?deserializeValues=false",
-                                         {"processInstanceIdIn": ids,
-                                          "variableNameIn": list(READ_VARIABLES)}):
-            variables.setdefault(variable["processInstanceId"], {})[variable["name"]] = \
-                from_typed(variable)
+        variables = appeal.variables_by_instance(
+            self.engine, [instance["id"] for instance in family], READ_VARIABLES)
         tasks: dict[str, dict[str, list[dict]]] = {}
         for task in self.engine.post("/history/task", {
                 "processInstanceBusinessKeyIn": keys,

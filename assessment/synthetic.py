@@ -15,9 +15,10 @@ import typing
 from pathlib import Path
 
 from assessment import store
-from deploy.directory import Directory, load_directory
-from external_tasks.routing import Taxonomy, load_taxonomy
-from external_tasks.workdays import SHANGHAI
+from admin_data.directory import Directory, DIRECTORY
+from external_tasks.routing import Taxonomy
+from admin_data.taxonomy import load_taxonomy
+from admin_data.workdays import SHANGHAI
 
 SOURCE = "synthetic"
 NUMBER_PREFIX = "SYN"
@@ -37,7 +38,7 @@ CHANCES = {
 }
 
 
-def appeal_row(number: str, received: dt.datetime, **values: typing.Any) -> dict:
+def synthetic_row(number: str, received: dt.datetime, **values: typing.Any) -> dict:
     """A store row with neutral defaults (received, dispatched, open, nothing judged yet)."""
     local = received.astimezone(SHANGHAI)
     row = {column: 0 for column in store.COLUMNS} | {
@@ -73,7 +74,7 @@ class Generator:
                 "caller_key": f"synthetic-caller-{self.random.randrange(60_000)}",
                 "address_key": f"{township}|synthetic-address-{self.random.randrange(400)}"}
         if kind == "inquiry" and self.chance("answered_on_call"):
-            return appeal_row(number, received, **base, state="closed", dispatched=0,
+            return synthetic_row(number, received, **base, state="closed", dispatched=0,
                               unit_runs=0, closed_as="answered_on_call",
                               closed_at=received.isoformat())
         lead = township if leaf.lead == "territory" else leaf.department
@@ -87,7 +88,7 @@ class Generator:
         improper = self.chance("improper_return")
         supervision_level = self.random.choice((1, 1, 1, 2, 2, 3)) \
             if self.chance("supervision") else 0
-        row = appeal_row(
+        row = synthetic_row(
             number, received, **base, **outcome, lead_unit=lead,
             co_units=json.dumps(list(leaf.co_units)), overdue=int(any(late.values())),
             unit_runs=1 + redispatched + improper, redispatch_count=int(redispatched),
@@ -116,7 +117,7 @@ def synthetic_rows(count: int, year: int, seed: int = 2026,
                    directory: Directory | None = None,
                    taxonomy: Taxonomy | None = None) -> typing.Iterator[dict]:
     """`count` appeals spread evenly at random over `year`, oldest first."""
-    directory = directory or load_directory()
+    directory = directory or DIRECTORY.current()
     generator = Generator(seed, directory, taxonomy or load_taxonomy(directory=directory))
     start = dt.datetime(year, 1, 1, tzinfo=SHANGHAI)
     seconds = (dt.datetime(year + 1, 1, 1, tzinfo=SHANGHAI) - start).total_seconds()

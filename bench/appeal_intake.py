@@ -24,9 +24,10 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.worker_throughput import percentile  # noqa: E402
-from deploy import cli, stack  # noqa: E402
-from deploy.settings import Settings  # noqa: E402
-from external_tasks.camunda import parse_engine_date  # noqa: E402
+from cli import operations  # noqa: E402
+from deploy import stack
+from admin_data.environment import Settings  # noqa: E402
+from external_tasks.camunda import EngineClient, parse_engine_date  # noqa: E402
 
 TOWNSHIPS = ("fengcheng", "longhe", "jinping", "huangkou", "yanglou", "shengquan")
 
@@ -60,8 +61,8 @@ def main() -> None:
     args = parser.parse_args()
 
     settings = Settings.from_env()
-    cli.up(settings)
-    engine = cli.admin_client(settings)
+    operations.up(settings)
+    engine = EngineClient.as_admin(settings)
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {settings.api_token}"
     submitted: dict[str, dt.datetime] = {}

@@ -22,11 +22,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from assessment import store  # noqa: E402
-from assessment.config import load_assessment_config  # noqa: E402
+from admin_data.assessment import ASSESSMENT  # noqa: E402
 from assessment.indicators import all_indicators, parse_period  # noqa: E402
 from assessment.sync import sync  # noqa: E402
 from assessment.synthetic import load_synthetic  # noqa: E402
-from deploy.directory import load_directory  # noqa: E402
+from admin_data.directory import DIRECTORY  # noqa: E402
+from external_tasks.camunda import EngineClient  # noqa: E402
+from external_tasks.appeal import APPEAL_PROCESS  # noqa: E402
 
 YEAR = 2025
 
@@ -38,7 +40,7 @@ def bench_indicators(folder: Path, appeals: int, runs: int) -> None:
     loaded = time.perf_counter() - started
     print(f"bulk loader: {appeals:,} synthetic appeals in {loaded:.1f} s "
           f"({appeals / loaded:,.0f} appeals/s)")
-    config, directory, period = load_assessment_config(), load_directory(), parse_period(
+    config, directory, period = ASSESSMENT.current(), DIRECTORY.current(), parse_period(
         year=str(YEAR))
     db = store.connect(path)
     timings, rows = [], {}
@@ -55,14 +57,14 @@ def bench_indicators(folder: Path, appeals: int, runs: int) -> None:
 
 
 def bench_sync(folder: Path, wanted: int) -> None:
-    from deploy import cli
-    from deploy.demo_appeals import run_demo
-    from deploy.settings import Settings
+    from cli import operations
+    from cli.demo_appeals import run_demo
+    from admin_data.environment import Settings
 
     settings = Settings.from_env()
-    cli.up(settings)
-    engine = cli.admin_client(settings)
-    closed = engine.get("/history/process-instance/count", processDefinitionKey="hotline_appeal",
+    operations.up(settings)
+    engine = EngineClient.as_admin(settings)
+    closed = engine.get("/history/process-instance/count", processDefinitionKey=APPEAL_PROCESS,
                         finished="true")["count"]
     if closed < wanted:
         print(f"engine holds {closed} closed appeals; running {wanted - closed} demo appeals ...")

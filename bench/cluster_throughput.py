@@ -21,14 +21,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from deploy import cli  # noqa: E402
-from deploy.settings import Settings  # noqa: E402
+from admin_data.environment import Settings  # noqa: E402
+from external_tasks.camunda import EngineClient  # noqa: E402
 from tests.appeal_load import (engine_nodes, new_numbers, start_appeal,  # noqa: E402
                                waiting_at_expected_task)
 
 
 def appeals_per_second(nodes: list[Settings], appeals: int, threads: int) -> float:
-    engines = [cli.admin_client(node) for node in nodes]
+    engines = [EngineClient.as_admin(node) for node in nodes]
     numbers = new_numbers("BN", appeals)
     started = time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(threads) as pool:

@@ -21,9 +21,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from deploy import cli  # noqa: E402
+from cli import operations  # noqa: E402
 from deploy.deployment import deploy  # noqa: E402
-from deploy.settings import Settings  # noqa: E402
+from admin_data.environment import Settings  # noqa: E402
 from external_tasks.camunda import EngineClient, LockedTask  # noqa: E402
 from external_tasks.runtime import TaskRouter, Worker, WorkerOptions  # noqa: E402
 
@@ -85,8 +85,8 @@ def main() -> None:
     args = parser.parse_args()
 
     settings = Settings.from_env()
-    cli.up(settings)
-    engine = cli.admin_client(settings)
+    operations.up(settings)
+    engine = EngineClient.as_admin(settings)
     deploy(engine, [BENCH / "bpmn" / f"{KEY}.bpmn"], root=BENCH, name="suban-bench")
     options = WorkerOptions(max_tasks=args.max_tasks, concurrency=args.concurrency,
                             long_poll_ms=10_000)

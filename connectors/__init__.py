@@ -4,11 +4,11 @@
     notifier.notify_caller("caller_received", variables, scope=f"{pid}:{activity_instance_id}")
     notifier.notify_units("unit_dispatched", ["housing"], variables, scope=...)
 
-Templates and unit channels are data in deploy/config/notifications.yaml (validated at load);
+Templates and unit channels are admin data (`admin_data.notifications`, validated at load);
 every message has an idempotency key kept in a durable sent-log, so it goes out once. Only the
 SMS gateway sees the caller's phone number; everything else shows the caller masked.
 """
-from connectors.config import (ConfigError, DeliveryPolicy, NotificationConfig, SmsSettings,
+from connectors.config import (NotificationsError, DeliveryPolicy, NotificationConfig, SmsSettings,
                                SmtpSettings, UnitChannels, WebhookTarget, load_config)
 from connectors.delivery import (DeliveryError, DeliveryFailed, DeliveryInProgress,
                                  DeliveryRejected, TransientError)
@@ -17,7 +17,7 @@ from connectors.outbox import Outbox
 from connectors.templates import TemplateError, mask_name, mask_phone
 
 __all__ = [
-    "ConfigError", "Delivery", "DeliveryError", "DeliveryFailed", "DeliveryInProgress",
+    "NotificationsError", "Delivery", "DeliveryError", "DeliveryFailed", "DeliveryInProgress",
     "DeliveryPolicy", "DeliveryRejected", "NotificationConfig", "Notifier", "Outbox",
     "SmsSettings", "SmtpSettings", "TemplateError", "TransientError", "UnitChannels",
     "WebhookTarget", "load_config", "mask_name", "mask_phone", "sent_log_path", "summary",

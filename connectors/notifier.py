@@ -13,16 +13,15 @@ import logging
 import time
 import typing
 
-from connectors.config import ConfigError, NotificationConfig, load_config
+from connectors.config import NotificationsError, NotificationConfig, load_config
 from connectors.delivery import (DeliveryError, DeliveryFailed, DeliveryRejected,
                                  with_retries)
 from connectors.email import EmailSender
 from connectors.outbox import Outbox
 from connectors.sms import SmsGateway
-from connectors.templates import (Message, Template, is_mobile, mask_phone, message_fields,
-                                  normalise_mobile, render)
+from connectors.templates import Message, Template, is_mobile, mask_phone, message_fields, normalise_mobile, render
 from connectors.webhook import WebhookSender
-from deploy.settings import Settings
+from admin_data.environment import Settings
 
 log = logging.getLogger("suban.connectors")
 
@@ -88,7 +87,7 @@ class Notifier:
         unit_ids = list(dict.fromkeys(unit_ids))
         for unit_id in unit_ids:
             if not self.config.directory.unit(unit_id):
-                raise ConfigError(f"目录中没有单位 '{unit_id}'（见 deploy/config/directory.yaml）")
+                raise NotificationsError(f"目录中没有单位 '{unit_id}'（见单位目录 directory.yaml）")
         messages = {unit_id: render(template, message_fields(
             variables, self.config.directory, audience="unit", unit_id=unit_id))
             for unit_id in unit_ids}  # rendered first: a template error sends nothing
@@ -103,7 +102,7 @@ class Notifier:
         names = {leader.id: leader.name for leader in self.config.directory.leaders}
         for leader_id in fields_by_leader:
             if leader_id not in names:
-                raise ConfigError(f"目录中没有县领导 '{leader_id}'（见 deploy/config/directory.yaml）")
+                raise NotificationsError(f"目录中没有县领导 '{leader_id}'（见单位目录 directory.yaml）")
         messages = {leader_id: render(template, dict(fields) | {"leaderName": names[leader_id]})
                     for leader_id, fields in fields_by_leader.items()}
         return self._send_all(template_id, messages, scope=scope, kind="leader")
@@ -137,7 +136,7 @@ class Notifier:
     def _template(self, template_id: str, audience: str) -> Template:
         template = self.config.template(template_id)
         if template.audience != audience:
-            raise ConfigError(f"模板 '{template_id}' 是发给{AUDIENCE_NAMES[template.audience]}的，"
+            raise NotificationsError(f"模板 '{template_id}' 是发给{AUDIENCE_NAMES[template.audience]}的，"
                               f"不能发给{AUDIENCE_NAMES[audience]}")
         return template
 

@@ -1,72 +1,25 @@
 """Message templates: Chinese text with {placeholders}, rendered from an appeal's variables.
 
-Templates are data (deploy/config/notifications.yaml). A placeholder names a *message field*,
-not a raw process variable: fields are derived from the variables with the caller masked, so no
-template can leak a caller's full name or phone number. The caller's real phone number travels
-only as the SMS recipient (see connectors.sms), never inside a rendered text.
+Templates and the fields their placeholders may name are admin data (`admin_data.notifications`).
+Fields are derived from the variables with the caller masked, so no template can leak a caller's
+full name or phone number. The caller's real phone number travels only as the SMS recipient (see
+connectors.sms), never inside a rendered text.
 """
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
 import re
-import string
 import typing
 
-from deploy.directory import Directory
-
-AUDIENCES = ("caller", "unit", "leader")
+from admin_data.directory import Directory
+from admin_data.notifications import FIELDS, allowed_fields, placeholders_of
 
 KIND_NAMES = {"inquiry": "咨询", "help": "求助", "complaint": "投诉", "report": "举报",
               "suggestion": "意见建议"}
 
 CONFIDENTIAL = "（保密）"
 
-
-@dataclasses.dataclass(frozen=True)
-class Field:
-    """A placeholder: what it shows, the process variable it comes from, and what to show when
-    that variable is absent (None: the template cannot be rendered without it)."""
-    description: str
-    source: str
-    fallback: str | None = None
-
-
-#: Placeholders every template may use.
-FIELDS: dict[str, Field] = {
-    "appealNumber": Field("工单编号", "appealNumber"),
-    "kindName": Field("诉求类型（咨询/求助/投诉/举报/意见建议）", "kind"),
-    "categoryName": Field("诉求分类", "categoryName", "（未分类）"),
-    "title": Field("诉求标题", "title"),
-    "content": Field("诉求内容", "content", "（无）"),
-    "township": Field("所属乡镇（街道）", "township", "（未填写）"),
-    "address": Field("事发地址", "address", "（未填写）"),
-    "callerName": Field("来电人姓名（已脱敏，如 张**）", "callerName", "（未留姓名）"),
-    "callerPhone": Field("来电号码（已脱敏，如 138****5678）", "callerPhone", "（未留电话）"),
-    "caller": Field("来电人（姓名和号码，已脱敏）", "callerName"),
-    "leadUnitName": Field("牵头单位名称", "leadUnit"),
-    "coUnitNames": Field("配合单位名称", "coUnits", "无"),
-    "signForDeadline": Field("签收时限", "signForDeadline"),
-    "feedbackDeadline": Field("反馈时限", "feedbackDeadline"),
-    "completionDeadline": Field("办结时限", "completionDeadline"),
-    "scopeReason": Field("不予受理的原因", "scopeReason"),
-    "scopeReferral": Field("建议的办理途径", "scopeReferral"),
-    "alertReason": Field("提醒事由（由流程模型的输入参数给出）", "alertReason"),
-}
-
-#: Placeholders only unit messages may use.
-UNIT_FIELDS: dict[str, Field] = {
-    "unitName": Field("接收单位名称", "unitName"),
-}
-
-#: The only placeholders of leader messages: the duty leader's daily digest (领导接听件日报),
-#: whose fields the digest worker fills from all of the leader's appeals of the day.
-LEADER_FIELDS: dict[str, Field] = {
-    "leaderName": Field("县领导职务", "leaderName"),
-    "digestDay": Field("坐班日期", "digestDay"),
-    "appealCount": Field("当日接听工单数", "appealCount"),
-    "appealList": Field("工单清单（编号、标题、乡镇、牵头单位、当前状态，来电人已脱敏）", "appealList"),
-}
 
 MOBILE_PATTERN = re.compile(r"^1[3-9]\d{9}$")
 
@@ -96,35 +49,6 @@ class Message:
     subject: str
     text: str
     params: dict[str, str]  # the placeholders' values, for gateways that fill templates themselves
-
-
-def placeholders_of(text: str) -> tuple[str, ...]:
-    """The placeholder names in `text`; raises ValueError for a malformed one."""
-    names = []
-    try:
-        parsed = list(string.Formatter().parse(text))
-    except ValueError as exc:
-        raise ValueError(f"花括号不配对或占位符格式错误（{exc}）；正文中的花括号请写成 {{{{ 或 }}}}") from None
-    for _, name, format_spec, conversion in parsed:
-        if name is None:
-            continue
-        if not name:
-            raise ValueError("空占位符 {} 不允许，请写出字段名，如 {appealNumber}")
-        if format_spec or conversion:
-            raise ValueError(f"占位符 {{{name}}} 不能带格式或转换（! 或 :）")
-        names.append(name)
-    return tuple(names)
-
-
-def allowed_fields(audience: str) -> dict[str, Field]:
-    if audience == "leader":
-        return dict(LEADER_FIELDS)
-    return FIELDS | UNIT_FIELDS if audience == "unit" else dict(FIELDS)
-
-
-def unknown_placeholders(text: str, audience: str) -> list[str]:
-    allowed = allowed_fields(audience)
-    return [name for name in placeholders_of(text) if name not in allowed]
 
 
 # -- masking --------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from deploy.settings import Settings
+from admin_data.environment import Settings
 
 
 def create_app(settings: Settings | None = None) -> Flask:

@@ -10,8 +10,8 @@ from flask import Blueprint, Flask, current_app, jsonify, request
 from marshmallow import Schema, ValidationError, fields
 from werkzeug.exceptions import BadRequest, HTTPException
 
-from deploy.directory import UNIT_KINDS, load_directory
-from deploy.settings import Settings
+from admin_data.directory import UNIT_KINDS, DIRECTORY
+from admin_data.environment import Settings
 from deploy.stack import engine_healthy
 from external_tasks.camunda import EngineClient, EngineError
 
@@ -120,7 +120,7 @@ def _settings() -> Settings:
     return current_app.config["SUBAN_SETTINGS"]
 
 
-def engine_client() -> EngineClient:
+def admin_engine() -> EngineClient:
     """The engine as its administrator, one client (and connection pool) per app."""
     if "SUBAN_ENGINE" not in current_app.config:
         settings = _settings()
@@ -166,7 +166,7 @@ def health():
 @responds_with(UnitListSchema())
 def units():
     """The directory of units (townships, departments, offices)."""
-    directory = load_directory()
+    directory = DIRECTORY.current()
     return {"units": [{"id": unit.id, "name": unit.name, "kind": unit.kind,
                        "kind_name": UNIT_KINDS[unit.kind], "territorial": unit.territorial}
                       for unit in directory.units]}

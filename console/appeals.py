@@ -7,14 +7,14 @@ import re
 from flask import current_app, jsonify
 from marshmallow import Schema, ValidationError, fields
 
-from console.api import (api, engine_client, error_response, json_body, requires_token,
+from console.api import (api, admin_engine, error_response, json_body, requires_token,
                          responds_with)
 from console.form_schema import form_schema
 from console.supervision import SupervisionOutSchema, supervision_summaries
-from console.outbox import PROCESS_KEY, IntakeOutbox, deliver, outbox_path
-from deploy.settings import Settings
-from external_tasks.camunda import (EngineClient, EngineError, from_typed, from_typed_map,
-                                    to_typed_map)
+from console.outbox import IntakeOutbox, deliver, outbox_path
+from admin_data.environment import Settings
+from external_tasks import appeal
+from external_tasks.camunda import EngineClient, EngineError, from_typed_map, to_typed_map
 from external_tasks.intake import NUMBER_PREFIX, allocate_appeal_number, now_in_shanghai
 
 INTAKE_FORM = "appeal_intake"
@@ -23,18 +23,7 @@ INTAKE_WAIT_S = 5
 NUMBER_PATTERN = re.compile(rf"^{NUMBER_PREFIX}\d{{8}}-\d{{4,}}$")
 
 #: What the status shows; the caller's name and phone only masked.
-STATUS_VARIABLES = (
-    "appealNumber", "kind", "categoryCode", "categoryName", "title", "township", "address",
-    "urgency", "important", "channel", "receivedAt", "leadUnit", "coUnits", "signForDeadline",
-    "feedbackDeadline", "completionDeadline", "overdue", "signForOverdue", "feedbackOverdue",
-    "completionOverdue", "evaluation", "solved", "closedAs", "callerNameMasked",
-    "callerPhoneMasked", "confidential", "scopeFlag", "scopeReason", "routingStatus",
-    "redispatchCount", "returnCount", "improperReturnCount", "callbackAttempts", "answer",
-    "leaderReceived", "dutyLeader", "repeatedAppeal", "repeatedOf", "returnRecords",
-    "originalCompletionDeadline", "extensionApproved", "extensionCount", "extensionDaysTotal",
-    "consultationKind", "consultationOutcome", "consultationMinute", "consultationPlanDate",
-    "consultationExplanation", "toleranceFlag",
-)
+STATUS_VARIABLES = appeal.WITHOUT_CALLER
 TIMELINE_TYPES = {"startEvent", "noneEndEvent", "userTask", "serviceTask", "callActivity",
                   "boundaryTimer", "intermediateTimer", "subProcess", "multiInstanceBody"}
 
@@ -134,21 +123,6 @@ create_appeal.other_responses = {
     202: ("已受理并保存, 流程引擎暂不可用: 引擎恢复后自动启动", AppealQueuedSchema())}
 
 
-OVERDUE_FLAGS = ("overdue", "signForOverdue", "feedbackOverdue", "completionOverdue")
-
-
-def _variables(engine: EngineClient, instance_ids: list[str]) -> tuple[dict, bool]:
-    """The appeal's variables (the main process's win) and whether any process marked it overdue."""
-    found = engine.post("/history/variable-instance?deserializeValues=false",
-                        {"processInstanceIdIn": instance_ids})
-    values: dict = {}
-    for variable in sorted(found, key=lambda v: v["processInstanceId"] != instance_ids[0]):
-        values.setdefault(variable["name"], from_typed(variable))
-    overdue = any(variable["name"] in OVERDUE_FLAGS and variable.get("value") is True
-                  for variable in found)
-    return values, overdue
-
-
 @api.get("/appeals/<number>")
 @requires_token
 @responds_with(AppealStatusSchema())
@@ -159,21 +133,18 @@ def appeal_status(number: str):
     queued = intake_outbox().entry(number)
     if queued and queued["status"] == "queued":
         return _queued_status(number, from_typed_map(queued["variables"]))
-    engine = engine_client()
-    roots = engine.get("/history/process-instance", processInstanceBusinessKey=number,
-                       processDefinitionKey=PROCESS_KEY)
-    if not roots:
+    engine = admin_engine()
+    family = appeal.family(engine, number)
+    if not family or family[0]["processDefinitionKey"] != appeal.APPEAL_PROCESS:
         raise _NotFound(number)
-    root = roots[0]
-    family = engine.get("/history/process-instance", processInstanceBusinessKey=number)
-    instance_ids = [root["id"]] + [item["id"] for item in family if item["id"] != root["id"]]
+    root = family[0]
+    instance_ids = [instance["id"] for instance in family]
     names = {item["id"]: item.get("processDefinitionName") or item["processDefinitionKey"]
              for item in family}
     # Child processes carry the live overdue flags; the main process wins for everything else.
-    values, overdue = _variables(engine, instance_ids)
-    activities = sorted((activity for instance_id in instance_ids for activity in engine.get(
-        "/history/activity-instance", processInstanceId=instance_id)),
-        key=lambda activity: (activity["startTime"], activity.get("endTime") or "~"))
+    values = appeal.appeal_variables(engine, instance_ids, STATUS_VARIABLES)
+    overdue = appeal.any_overdue(engine, instance_ids)
+    activities = appeal.activities(engine, instance_ids)
     tasks = engine.get("/task", processInstanceBusinessKey=number)
     return {
         "appealNumber": number,

@@ -17,14 +17,14 @@ from assessment import store
 from assessment.analysis import (act_before_list, repeats, surges, top_problems, week_start,
                                  weekly_counts)
 from assessment.bulletin import Names, build_bulletin, write_csv, write_workbook
-from assessment.config import AssessmentConfigError, load_assessment_config
+from admin_data.assessment import AssessmentConfigError, ASSESSMENT
 from assessment.indicators import COUNTS, GROUPS, InputError, indicators, parse_period
 from assessment.sync import sync
 from console.api import api, error_response, requires_token, responds_with
-from deploy.directory import load_directory
-from deploy.settings import Settings
+from admin_data.directory import DIRECTORY
+from admin_data.environment import Settings
 from external_tasks.camunda import EngineClient
-from external_tasks.routing import current_taxonomy
+from admin_data.taxonomy import TAXONOMY
 
 pages = Blueprint("assessment_pages", __name__, url_prefix="/assessment",
                   template_folder="templates", static_folder="static")
@@ -159,7 +159,7 @@ def _bad_input(error: InputError):
 @api.errorhandler(AssessmentConfigError)
 def _bad_settings(error: AssessmentConfigError):
     current_app.logger.error("%s", error)
-    return error_response({"deploy/config/assessment.yaml": [str(error)]}, 500)
+    return error_response({"assessment.yaml": [str(error)]}, 500)
 
 
 def _query() -> dict:
@@ -188,7 +188,7 @@ def _indicator_report() -> dict:
     query = _query()
     db = _store()
     try:
-        rows = indicators(db, query["period"], load_assessment_config(), load_directory(),
+        rows = indicators(db, query["period"], ASSESSMENT.current(), DIRECTORY.current(),
                           query["group"], query.get("unit"))
     finally:
         db.close()
@@ -220,7 +220,7 @@ def assessment_indicators_csv():
 
 
 def _names(rows: list[dict]) -> list[dict]:
-    names = Names(load_directory(), current_taxonomy())
+    names = Names(DIRECTORY.current(), TAXONOMY.current())
     return [names.fill(row) for row in rows]
 
 
@@ -231,7 +231,7 @@ def assessment_analysis():
     """研判: counts by township × category × week, top problems and repeats of the period;
     surges and 未诉先办 of its last week."""
     query = _query()
-    period, config = query["period"], load_assessment_config()
+    period, config = query["period"], ASSESSMENT.current()
     week = week_start(period.end)
     db = _store()
     try:
@@ -249,8 +249,8 @@ def _bulletin():
     query = _query()
     db = _store()
     try:
-        return build_bulletin(db, query["period"], load_assessment_config(), load_directory(),
-                              current_taxonomy())
+        return build_bulletin(db, query["period"], ASSESSMENT.current(), DIRECTORY.current(),
+                              TAXONOMY.current())
     finally:
         db.close()
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from marshmallow import (RAISE, Schema, ValidationError, fields, pre_load, validate,
                          validates_schema)
 
-from deploy.settings import REPO_ROOT
+from admin_data.environment import REPO_ROOT
 
 FORMS_DIR = REPO_ROOT / "forms"
 INPUT_TYPES = {"textfield", "textarea", "number", "checkbox", "select", "radio", "datetime",

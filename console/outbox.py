@@ -23,10 +23,9 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from deploy.settings import Settings
+from admin_data.environment import Settings
+from external_tasks.appeal import APPEAL_PROCESS
 from external_tasks.camunda import EngineClient, EngineError
-
-PROCESS_KEY = "hotline_appeal"
 QUEUED, STARTED = "queued", "started"
 
 #: How long a claim keeps others off a row: longer than a check and a start at the client's timeout.
@@ -136,7 +135,7 @@ def deliver(outbox: IntakeOutbox, engine: EngineClient, number: str, variables: 
     when the appeal stays queued, after setting when it may be tried again."""
     try:
         existing = engine.get("/history/process-instance", processInstanceBusinessKey=number,
-                              processDefinitionKey=PROCESS_KEY)
+                              processDefinitionKey=APPEAL_PROCESS)
     except EngineError as error:  # nothing was started: try again as soon as the engine answers
         outbox.retry_later(number, str(error), 0 if error.unreachable else REFUSED_RETRY_S)
         raise
@@ -144,7 +143,7 @@ def deliver(outbox: IntakeOutbox, engine: EngineClient, number: str, variables: 
         instance_id = existing[0]["id"]
     else:
         try:
-            instance_id = engine.post(f"/process-definition/key/{PROCESS_KEY}/start", {
+            instance_id = engine.post(f"/process-definition/key/{APPEAL_PROCESS}/start", {
                 "businessKey": number, "variables": variables})["id"]
         except EngineError as error:
             refused = error.status is not None and error.status < 500

@@ -9,11 +9,10 @@ from __future__ import annotations
 from flask import jsonify
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from console.api import api, engine_client, error_response, json_body, requires_token
+from console.api import api, admin_engine, error_response, json_body, requires_token
+from external_tasks.appeal import APPEAL_PROCESS, SUPERVISION_PROCESS
 from external_tasks.camunda import EngineClient, EngineError, to_typed_map
 from external_tasks.runtime import retry_on_conflict
-
-APPEAL_PROCESS = "hotline_appeal"
 MESSAGE = "SupervisionRequested"
 
 
@@ -56,7 +55,7 @@ def request_supervision(number: str):
         values = SupervisionRequestSchema().load(payload if payload is not None else {})
     except ValidationError as error:
         return error_response(error.messages)
-    engine = engine_client()
+    engine = admin_engine()
     appeals = engine.get("/history/process-instance", processInstanceBusinessKey=number,
                          processDefinitionKey=APPEAL_PROCESS)
     if not appeals:
@@ -92,9 +91,6 @@ class SupervisionOutSchema(Schema):
     state = fields.String(required=True, metadata={"description": "ACTIVE | COMPLETED | ..."})
     started = fields.String(required=True)
     ended = fields.String(allow_none=True)
-
-
-SUPERVISION_PROCESS = "hotline_supervision"
 
 
 def supervision_summaries(engine: EngineClient, family: list[dict]) -> list[dict]:

@@ -10,7 +10,7 @@ import json
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
-from deploy.settings import REPO_ROOT
+from admin_data.environment import REPO_ROOT
 from external_tasks.camunda import EngineClient, EngineError
 
 DEPLOYMENT_NAME = "suban"

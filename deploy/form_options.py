@@ -12,24 +12,24 @@ import json
 from pathlib import Path
 from typing import Callable
 
-from deploy.directory import load_directory
+from admin_data.directory import DIRECTORY
 
 HANDLING_KINDS = ("subdistrict", "town", "township", "development_zone", "department",
                   "utility", "office")
 
 
 def _units() -> list[dict]:
-    return [{"label": unit.name, "value": unit.id} for unit in load_directory().units
+    return [{"label": unit.name, "value": unit.id} for unit in DIRECTORY.current().units
             if unit.kind in HANDLING_KINDS]
 
 
 def _townships() -> list[dict]:
-    return [{"label": unit.name, "value": unit.id} for unit in load_directory().units
+    return [{"label": unit.name, "value": unit.id} for unit in DIRECTORY.current().units
             if unit.territorial]
 
 
 def _categories() -> list[dict]:
-    from external_tasks.routing import load_taxonomy
+    from admin_data.taxonomy import load_taxonomy
 
     return [{"label": leaf.full_name, "value": leaf.code} for leaf in load_taxonomy().leaves]
 

@@ -10,7 +10,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from deploy.settings import REPO_ROOT
+from admin_data.environment import REPO_ROOT
 
 MODELING = REPO_ROOT / "deploy" / "modeling"
 BPMNLINT = MODELING / "node_modules" / ".bin" / "bpmnlint"

@@ -20,7 +20,7 @@ from typing import Callable
 import psutil
 import requests
 
-from deploy.settings import REPO_ROOT, Settings
+from admin_data.environment import REPO_ROOT, Settings
 
 ENGINE_PROJECT = REPO_ROOT / "deploy" / "engine"
 #: Where the Maven build of each engine (SUBAN_ENGINE) puts the jar: the Maven profiles of
@@ -103,7 +103,7 @@ class Component:
 
 
 def _python_command(*args: str) -> Callable[[Settings], list[str]]:
-    return lambda settings: [sys.executable, "-m", "deploy.cli", *args]
+    return lambda settings: [sys.executable, "-m", "cli", *args]
 
 
 def _engine_command(settings: Settings) -> list[str]:

@@ -18,10 +18,8 @@ from pathlib import Path
 
 import xml.etree.ElementTree as ElementTree
 
-import yaml
-
-from connectors.config import NOTIFICATIONS_FILE
-from deploy.settings import REPO_ROOT
+from admin_data.environment import REPO_ROOT
+from admin_data.notifications import NOTIFICATIONS
 
 SCHEMA_URL = "https://unpkg.com/@camunda/element-templates-json-schema/resources/schema.json"
 TEMPLATES_FILE = REPO_ROOT / "bpmn" / "element-templates" / "suban-workers.json"
@@ -75,14 +73,10 @@ def labelled(values: typing.Iterable[str], labels: dict[str, str], where: str) -
 
 
 def notification_templates(audience: str) -> dict[str, str]:
-    """The message templates of deploy/config/notifications.yaml meant for `audience`."""
-    raw = yaml.safe_load(NOTIFICATIONS_FILE.read_text(encoding="utf-8")) or {}
-    templates = raw.get("templates") if isinstance(raw, dict) else None
-    if not isinstance(templates, dict) or not templates:
-        raise TemplateSourceError(f"{NOTIFICATIONS_FILE}: templates: 应为模板 id 到模板的映射")
-    return {template_id: f"{spec.get('description') or template_id} ({template_id})"
-            for template_id, spec in templates.items()
-            if isinstance(spec, dict) and spec.get("audience") == audience}
+    """The message templates of the notifications file meant for `audience`."""
+    return {template_id: f"{spec['description'] or template_id} ({template_id})"
+            for template_id, spec in NOTIFICATIONS.current()["templates"].items()
+            if spec["audience"] == audience}
 
 
 def overdue_deadlines() -> dict[str, str]:
@@ -126,11 +120,11 @@ WORKER_TEMPLATES: tuple[WorkerTemplate, ...] = (
                    "时限计时器触发后记录超期：设置 <时限>Overdue 和 overdue。",
                    (Input("deadline", "超期的时限", choices=overdue_deadlines),)),
     WorkerTemplate("send-notification", "短信告知来电人",
-                   "按 deploy/config/notifications.yaml 的模板给来电人发短信（来电人信息遮蔽）。",
+                   "按消息模板 (notifications.yaml)给来电人发短信（来电人信息遮蔽）。",
                    (Input("template", "短信模板", choices=lambda: notification_templates("caller")),
                     Input("audience", fixed="caller")), variant="caller"),
     WorkerTemplate("send-notification", "通知单位",
-                   "按 deploy/config/notifications.yaml 的模板给单位发邮件和机器人消息。",
+                   "按消息模板 (notifications.yaml)给单位发邮件和机器人消息。",
                    (Input("template", "通知模板", choices=lambda: notification_templates("unit")),
                     Input("audience", "通知对象", choices=unit_audiences)), variant="unit"),
     WorkerTemplate("prepare-supervision", "拟定督办单",
@@ -267,13 +261,13 @@ def misfits(path: Path, templates: list[dict]) -> list[str]:
     return lines
 
 
-def render(templates: list[dict]) -> str:
+def templates_json(templates: list[dict]) -> str:
     return json.dumps(templates, ensure_ascii=False, indent=2) + "\n"
 
 
 def write_templates(path: Path = TEMPLATES_FILE) -> bool:
     """Write the file; True when its content changed."""
-    text = render(element_templates())
+    text = templates_json(element_templates())
     if path.exists() and path.read_text(encoding="utf-8") == text:
         return False
     path.parent.mkdir(parents=True, exist_ok=True)

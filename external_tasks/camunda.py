@@ -27,6 +27,9 @@ import pycamunda.base
 import pycamunda.externaltask
 import requests
 
+if typing.TYPE_CHECKING:
+    from admin_data.environment import Settings
+
 DEFAULT_TIMEOUT_S = 30
 
 INT32_MIN, INT32_MAX = -(2 ** 31), 2 ** 31 - 1
@@ -76,6 +79,18 @@ def _engine_message(response: requests.Response) -> tuple[str, typing.Any]:
 
 class EngineClient:
     """Engine REST API access for one user: pycamunda requests plus the gaps named above."""
+
+    @classmethod
+    def as_admin(cls, settings: "Settings", **options) -> "EngineClient":
+        """The engine as its administrator (deployments, the directory sync, the console)."""
+        return cls(settings.engine_rest_url, settings.admin_user, settings.admin_password,
+                   **options)
+
+    @classmethod
+    def as_worker(cls, settings: "Settings", **options) -> "EngineClient":
+        """The engine as the workers' technical account."""
+        return cls(settings.engine_rest_url, settings.worker_user, settings.worker_password,
+                   **options)
 
     def __init__(self, rest_url: str, user: str, password: str,
                  timeout_s: float = DEFAULT_TIMEOUT_S, pool_size: int = 16):

@@ -21,7 +21,7 @@ def appeal_instances(engine: EngineClient, instance_id: str) -> list[str]:
 
 
 @router.task("extend-deadline")
-def extend_deadline(task: LockedTask, engine: EngineClient, extensionProposedDeadline: str,
+def apply_extension(task: LockedTask, engine: EngineClient, extensionProposedDeadline: str,
                     extensionRequestNumber: int, extensionProposedTotalDays: int,
                     extensionDays: float):
     deadline = parse_time(extensionProposedDeadline, "extensionProposedDeadline")

@@ -6,7 +6,7 @@ through the engine: the table is the single source of truth, nothing here knows 
 Counting rules:
 * clock "working_days": counting starts the day after receipt; a limit of N working days ends at
   23:59:59 Asia/Shanghai on the N-th working day after the receipt day (statutory holidays are
-  skipped, 调休 make-up Saturdays/Sundays count) — see external_tasks/workdays.py;
+  skipped, 调休 make-up Saturdays/Sundays count) — see admin_data/workdays.py;
 * clock "hours": the limit runs 7×24 from the receipt time itself, holidays included.
 
 Reminders (the unit is warned before each deadline):
@@ -26,8 +26,7 @@ import typing
 
 from external_tasks.camunda import EngineClient, from_typed_map, to_typed_map
 from external_tasks.runtime import IncidentError, TaskRouter
-from external_tasks.workdays import (SHANGHAI, CalendarDataMissing, HolidayFileError,
-                                     WorkdayCalendar, current_calendar, shanghai)
+from admin_data.workdays import HOLIDAYS, SHANGHAI, WorkdayCalendar, shanghai
 
 router = TaskRouter()
 
@@ -184,7 +183,7 @@ def compute_deadlines(limits: TimeLimits, received_at: dt.datetime | str,
                      **ends, **reminders)
 
 
-def extend_deadline(deadline: dt.datetime | str, working_days: int,
+def extended_deadline(deadline: dt.datetime | str, working_days: int,
                     calendar: WorkdayCalendar) -> dt.datetime:
     """A deadline extended (延期) by `working_days`: 23:59:59 on the N-th working day after the
     deadline's day. Raises `CalendarDataMissing` like `compute_deadlines`."""
@@ -194,10 +193,10 @@ def extend_deadline(deadline: dt.datetime | str, working_days: int,
     return calendar.end_of_working_days(parse_time(deadline, "deadline"), working_days)
 
 
-def evaluate_time_limits(client: EngineClient, kind: str, urgency: str,
+def evaluate_time_limits(engine: EngineClient, kind: str, urgency: str,
                          difficulty: str) -> TimeLimits:
     """The table's row for this appeal, evaluated by the engine."""
-    results = client.post(f"/decision-definition/key/{DECISION_KEY}/evaluate", {
+    results = engine.post(f"/decision-definition/key/{DECISION_KEY}/evaluate", {
         "variables": to_typed_map({"kind": kind, "urgency": urgency, "difficulty": difficulty})})
     inputs = f"kind={kind}, urgency={urgency}, difficulty={difficulty}"
     if len(results) != 1:
@@ -232,14 +231,10 @@ def deadlines_for_appeal(kind: str, receivedAt: typing.Any, engine: EngineClient
                     else ("receivedAt", receivedAt))
     try:
         basis = parse_time(basis, field)
-        calendar = current_calendar()
-    except (ValueError, HolidayFileError) as exc:
+    except ValueError as exc:
         raise IncidentError(str(exc)) from None
     limits = evaluate_time_limits(engine, kind, urgency, difficulty)
-    try:
-        deadlines = compute_deadlines(limits, basis, calendar)
-    except CalendarDataMissing as exc:
-        raise IncidentError(str(exc)) from None
+    deadlines = compute_deadlines(limits, basis, HOLIDAYS.current())
     note = (f"{KINDS[kind]} · {URGENCIES[urgency]} · {DIFFICULTIES[difficulty]}: "
             f"{deadlines.summary()}")
     return deadlines.to_variables() | {"timeLimitNote": note}

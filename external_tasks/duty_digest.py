@@ -20,22 +20,22 @@ from __future__ import annotations
 
 import datetime as dt
 
-from connectors import ConfigError, DeliveryRejected, TemplateError, summary
+from admin_data.directory import Directory
+from admin_data.duty_roster import ROSTER, DutySlot
+from admin_data.workdays import SHANGHAI
+from connectors import summary
 from connectors.templates import message_fields
-from deploy.directory import Directory
-from external_tasks.camunda import EngineClient, LockedTask, from_typed, parse_engine_date
-from external_tasks.duty_roster import DutySlot, RosterError, current_roster
-from external_tasks.notify import current_notifier
-from external_tasks.runtime import IncidentError, TaskRouter
-from external_tasks.workdays import SHANGHAI
+from external_tasks import appeal
+from external_tasks.camunda import EngineClient, LockedTask, parse_engine_date
+from external_tasks.notify import UNDELIVERABLE, current_notifier
+from external_tasks.runtime import TaskRouter
 
 router = TaskRouter()
 
 TEMPLATE = "leader_duty_digest"
-APPEAL_PROCESS = "hotline_appeal"
 #: What a digest line shows; callerName/callerPhone only to be masked by `message_fields`.
 APPEAL_VARIABLES = ("appealNumber", "title", "township", "leadUnit", "receivedAt", "dutyLeader",
-                    "callerName", "callerPhone", "confidential")
+                    *appeal.CALLER)
 NO_APPEALS = "（坐班期间未接听诉求）"
 
 
@@ -50,85 +50,73 @@ def leaders_on_duty(day: dt.date, moment: dt.datetime, roster: tuple[DutySlot, .
                               if slot.start.date() == day and slot.end <= moment))
 
 
-def _current_state(client: EngineClient, appeal: dict) -> str:
+def _current_state(engine: EngineClient, root: dict) -> str:
     """已办结 / 已终止 / 办理中 with the open steps of the appeal and its unit processes."""
-    if appeal["state"] == "COMPLETED":
+    if root["state"] == "COMPLETED":
         return "已办结"
-    if appeal["state"].endswith("TERMINATED"):
+    if root["state"].endswith("TERMINATED"):
         return "已终止"
-    family = client.get("/history/process-instance",
-                        processInstanceBusinessKey=appeal["businessKey"])
-    steps = [activity["activityName"] or activity["activityId"]
-             for instance in family if instance["state"] == "ACTIVE"
-             for activity in client.get("/history/activity-instance",
-                                        processInstanceId=instance["id"], unfinished="true",
-                                        activityType="userTask")]
+    active = [instance["id"] for instance in appeal.family(engine, root["businessKey"])
+              if instance["state"] == "ACTIVE"]
+    steps = [activity["activityName"] or activity["activityId"] for activity in
+             appeal.activities(engine, active, unfinished="true", activityType="userTask")]
     return "办理中：" + "、".join(dict.fromkeys(steps)) if steps else "办理中"
 
 
-def leader_received_appeals(client: EngineClient, day: dt.date) -> list[dict]:
+def leader_received_appeals(engine: EngineClient, day: dt.date) -> list[dict]:
     """The leader-received appeals with a receipt time on `day`, oldest first: each appeal's
     variables (`APPEAL_VARIABLES`) plus `state`."""
-    instances = client.post("/history/process-instance", {
-        "processDefinitionKey": APPEAL_PROCESS,
+    instances = engine.post("/history/process-instance", {
+        "processDefinitionKey": appeal.APPEAL_PROCESS,
         "variables": [{"name": "leaderReceived", "operator": "eq", "value": True},
                       # receivedAt is stored as Shanghai local time with its offset
                       {"name": "receivedAt", "operator": "like", "value": f"{day.isoformat()}T%"}]})
     if not instances:
         return []
-    found = client.post("/history/variable-instance?deserializeValues=false", {
-        "processInstanceIdIn": [instance["id"] for instance in instances],
-        "variableNameIn": list(APPEAL_VARIABLES)})
-    variables: dict[str, dict] = {instance["id"]: {} for instance in instances}
-    for variable in found:
-        variables[variable["processInstanceId"]][variable["name"]] = from_typed(variable)
-    appeals = [variables[instance["id"]] | {"state": _current_state(client, instance)}
+    variables = appeal.variables_by_instance(
+        engine, [instance["id"] for instance in instances], APPEAL_VARIABLES)
+    appeals = [variables[instance["id"]] | {"state": _current_state(engine, instance)}
                for instance in instances]
-    return sorted(appeals, key=lambda appeal: appeal["receivedAt"])
+    return sorted(appeals, key=lambda found: found["receivedAt"])
 
 
-def appeal_line(position: int, appeal: dict, directory: Directory) -> str:
-    shown = message_fields(appeal, directory, audience="unit")
-    received = dt.datetime.fromisoformat(appeal["receivedAt"]).strftime("%H:%M")
+def appeal_line(position: int, received_appeal: dict, directory: Directory) -> str:
+    shown = message_fields(received_appeal, directory, audience="unit")
+    received = dt.datetime.fromisoformat(received_appeal["receivedAt"]).strftime("%H:%M")
     return (f"{position}. {received} {shown['appealNumber']}｜{shown['title']}｜{shown['township']}"
-            f"｜牵头：{shown.get('leadUnitName', '待派单')}｜{appeal['state']}｜来电人：{shown['caller']}")
+            f"｜牵头：{shown.get('leadUnitName', '待派单')}｜{received_appeal['state']}"
+            f"｜来电人：{shown['caller']}")
 
 
 def digest_fields(day: dt.date, appeals: list[dict], directory: Directory) -> dict[str, str]:
     """The leader template's placeholders for one leader's appeals of `day` (the notifier adds
     the leader's name)."""
-    lines = [appeal_line(position, appeal, directory)
-             for position, appeal in enumerate(appeals, start=1)]
+    lines = [appeal_line(position, received, directory)
+             for position, received in enumerate(appeals, start=1)]
     return {"digestDay": f"{day.year}年{day.month}月{day.day}日",
             "appealCount": str(len(appeals)),
             "appealList": "\n".join(lines) or NO_APPEALS}
 
 
-@router.task("send-duty-digest")
-def send_duty_digest(task: LockedTask, client: EngineClient):
+# Fix the roster, directory or notifications.yaml, then retry the incident in Cockpit; digests
+# that went out already are not sent again.
+@router.task("send-duty-digest", incident_on=UNDELIVERABLE)
+def send_duty_digest(task: LockedTask, engine: EngineClient):
     # The day follows from when the timer fired, not from when this task happens to run.
-    started = parse_engine_date(client.get(
+    started = parse_engine_date(engine.get(
         f"/history/process-instance/{task.process_instance_id}")["startTime"]).astimezone(SHANGHAI)
-    try:
-        roster = current_roster()
-    except RosterError as error:
-        raise IncidentError(str(error)) from None
+    roster = ROSTER.current()
     day = latest_duty_day(started, roster)
     if day is None:
         return {"digestDay": "", "digestLeaders": 0, "lastNotification": "无已结束的坐班"}
-    appeals = leader_received_appeals(client, day)
+    appeals = leader_received_appeals(engine, day)
     leaders = list(dict.fromkeys(leaders_on_duty(day, started, roster)
-                                 + [appeal["dutyLeader"] for appeal in appeals]))
-    try:
-        notifier = current_notifier()
-        directory = notifier.config.directory
-        deliveries = notifier.notify_leaders(TEMPLATE, {
-            leader: digest_fields(day, [appeal for appeal in appeals
-                                        if appeal["dutyLeader"] == leader], directory)
-            for leader in leaders}, scope=f"duty-digest:{day.isoformat()}")
-    except (ConfigError, TemplateError, DeliveryRejected) as exc:
-        # Fix the roster, directory or notifications.yaml, then retry the incident in Cockpit;
-        # digests that went out already are not sent again.
-        raise IncidentError(str(exc)) from exc
+                                 + [received["dutyLeader"] for received in appeals]))
+    notifier = current_notifier()
+    directory = notifier.config.directory
+    deliveries = notifier.notify_leaders(TEMPLATE, {
+        leader: digest_fields(day, [received for received in appeals
+                                    if received["dutyLeader"] == leader], directory)
+        for leader in leaders}, scope=f"duty-digest:{day.isoformat()}")
     return {"digestDay": day.isoformat(), "digestLeaders": len(leaders),
             "lastNotification": summary(TEMPLATE, deliveries)}

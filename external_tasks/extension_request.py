@@ -1,6 +1,6 @@
 """Topic `check-extension-request` (核查延期申请): a unit's request for more time (延期) is
 refused when it comes after the completion deadline, asks for more working days than allowed,
-or exceeds the number of requests allowed (limits in deploy/config/hotline.yaml). A refusal is
+or exceeds the number of requests allowed (limits in the hotline settings, `admin_data.hotline`). A refusal is
 a business outcome (BPMN error EXTENSION_REFUSED with the reason, shown to the unit); an
 admissible request gets the deadline it would have, for the hotline centre to approve.
 """
@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from external_tasks.deadlines import extend_deadline, iso, parse_time
-from external_tasks.hotline_settings import hotline_settings
-from external_tasks.runtime import BpmnError, IncidentError, TaskRouter
-from external_tasks.workdays import SHANGHAI, CalendarDataMissing, current_calendar
+from admin_data.hotline import HOTLINE
+from admin_data.workdays import HOLIDAYS, SHANGHAI
+from external_tasks.deadlines import extended_deadline, iso, parse_time
+from external_tasks.runtime import BpmnError, TaskRouter
 
 router = TaskRouter()
 
@@ -27,7 +27,7 @@ def check_extension_request(completionDeadline: str, extensionDays: float,
                             deadlineClock: str = "working_days", extensionCount: int | None = 0,
                             extensionDaysTotal: int | None = 0,
                             originalCompletionDeadline: str | None = None):
-    limits = hotline_settings()["extension"]
+    limits = HOTLINE.current()["extension"]
     deadline = parse_time(completionDeadline, "completionDeadline")
     if dt.datetime.now(SHANGHAI) >= deadline:
         raise refuse(f"延期须在办结时限 {deadline:%Y-%m-%d %H:%M} 前申请, 现已超过时限")
@@ -38,10 +38,7 @@ def check_extension_request(completionDeadline: str, extensionDays: float,
     if extensionDays != int(extensionDays) or not 1 <= extensionDays <= limits["max_working_days"]:
         raise refuse(f"延期 {extensionDays:g} 个工作日不符合规定, 应为 1 到 "
                      f"{limits['max_working_days']} 之间的整数个工作日")
-    try:
-        proposed = extend_deadline(deadline, int(extensionDays), current_calendar())
-    except CalendarDataMissing as error:
-        raise IncidentError(str(error)) from None
+    proposed = extended_deadline(deadline, int(extensionDays), HOLIDAYS.current())
     return {
         "extensionRefusal": "",
         "extensionProposedDeadline": iso(proposed),

@@ -13,13 +13,14 @@ import datetime as dt
 import sqlite3
 from pathlib import Path
 
+from admin_data.duty_roster import ROSTER, duty_leader_at
+from admin_data.environment import Settings
+from admin_data.hotline import HOTLINE
+from admin_data.workdays import SHANGHAI
 from connectors import mask_name, mask_phone
-from deploy.settings import Settings
+from external_tasks.appeal import APPEAL_PROCESS
 from external_tasks.camunda import EngineClient, LockedTask
-from external_tasks.duty_roster import RosterError, current_roster, duty_leader_at
-from external_tasks.hotline_settings import hotline_settings
 from external_tasks.runtime import IncidentError, TaskRouter
-from external_tasks.workdays import SHANGHAI
 
 router = TaskRouter()
 
@@ -67,12 +68,12 @@ def earlier_appeals(engine: EngineClient, phone: str, received: dt.datetime,
     if not phone:
         return []
     callers = engine.post("/history/variable-instance", {
-        "processDefinitionKey": "hotline_appeal", "variableName": "callerPhone",
+        "processDefinitionKey": APPEAL_PROCESS, "variableName": "callerPhone",
         "variableValue": phone})
     others = sorted({item["processInstanceId"] for item in callers} - {this_instance})
     if not others:
         return []
-    window = dt.timedelta(days=hotline_settings()["repeat"]["window_days"])
+    window = dt.timedelta(days=HOTLINE.current()["repeat"]["window_days"])
     found = engine.post("/history/process-instance", {
         "processInstanceIds": others,
         "startedAfter": (received - window).strftime("%Y-%m-%dT%H:%M:%S.000%z")})
@@ -90,12 +91,9 @@ def register_appeal(task: LockedTask, engine: EngineClient, kind: str, appealNum
     # A redelivered task finds the number it gave the first time.
     number = appealNumber or task.business_key or allocate_appeal_number(
         Settings.from_env().data_dir, now_in_shanghai().date())
-    callback = hotline_settings()["callback"]
+    callback = HOTLINE.current()["callback"]
     received = _receipt_time(receivedAt)
-    try:
-        duty_leader = duty_leader_at(dt.datetime.fromisoformat(received), current_roster())
-    except RosterError as error:
-        raise IncidentError(str(error)) from None
+    duty_leader = duty_leader_at(dt.datetime.fromisoformat(received), ROSTER.current())
     repeated_of = earlier_appeals(engine, callerPhone or "", dt.datetime.fromisoformat(received),
                                   task.process_instance_id)
     return {

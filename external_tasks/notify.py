@@ -14,50 +14,50 @@ twice sends nothing twice. Sets `lastNotification`, a summary without personal d
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
-from connectors import ConfigError, DeliveryRejected, Notifier, TemplateError, summary
-from connectors.config import NOTIFICATIONS_FILE
-from connectors.templates import FIELDS
-from deploy.directory import DIRECTORY_FILE
+from admin_data.directory import DIRECTORY
+from admin_data.notifications import FIELDS, NOTIFICATIONS
+from connectors import DeliveryRejected, Notifier, TemplateError, summary
 from external_tasks.camunda import LockedTask
-from external_tasks.runtime import IncidentError, TaskRouter
+from external_tasks.runtime import TaskRouter
 
 router = TaskRouter()
+
+#: A message no retry can send: a template the appeal's variables cannot fill, or one the
+#: gateway refuses for good.
+UNDELIVERABLE = (TemplateError, DeliveryRejected)
 
 HOTLINE_UNIT = "hotline"
 AUDIENCES = ("caller", "lead_unit", "co_units", "hotline", "unit:<id>")
 
 
 class _NotifierHolder:
-    """The worker's notifier, loaded on first use and again when a configuration file changes
-    (an admin fixes a template, then retries the incident); one given to `use_notifier` stays."""
+    """The worker's notifier, made again when the admin files it reads were saved (an admin fixes
+    a template, then retries the incident); one given to `use_notifier` stays."""
 
-    def __init__(self, watched: tuple[Path, ...]):
-        self.watched = watched
+    def __init__(self):
         self.lock = threading.Lock()
         self.notifier: Notifier | None = None
-        self.stamp: tuple | None = None
+        self.made_from: tuple | None = None
         self.pinned = False
-
-    def _stamp(self) -> tuple:
-        return tuple(path.stat().st_mtime_ns if path.exists() else None for path in self.watched)
 
     def get(self) -> Notifier:
         with self.lock:
             if self.pinned:
                 return self.notifier
-            stamp = self._stamp()
-            if self.notifier is None or stamp != self.stamp:
-                self.notifier, self.stamp = Notifier.from_env(), stamp
+            # The admin data cache hands out the same objects while the files are unchanged.
+            files = (NOTIFICATIONS.current(), DIRECTORY.current())
+            if self.notifier is None or any(now is not before for now, before
+                                            in zip(files, self.made_from)):
+                self.notifier, self.made_from = Notifier.from_env(), files
             return self.notifier
 
     def set(self, notifier: Notifier | None) -> None:
         with self.lock:
-            self.notifier, self.pinned, self.stamp = notifier, notifier is not None, None
+            self.notifier, self.pinned, self.made_from = notifier, notifier is not None, None
 
 
-_holder = _NotifierHolder((NOTIFICATIONS_FILE, DIRECTORY_FILE))
+_holder = _NotifierHolder()
 
 
 def use_notifier(notifier: Notifier | None) -> None:
@@ -102,18 +102,16 @@ NOTIFICATION_VARIABLES = sorted({field.source for field in FIELDS.values()}
                                    "coUnits"})
 
 
-@router.task("send-notification", variables=NOTIFICATION_VARIABLES)
-def send_notification(external_task: LockedTask, template: str, audience: str, **variables):
-    scope = f"{external_task.process_instance_id}:{external_task.activity_instance_id}"
-    try:
-        notifier = current_notifier()
-        if audience == "caller":
-            deliveries = notifier.notify_caller(template, variables, scope=scope)
-        else:
-            deliveries = notifier.notify_units(template, recipient_units(audience, variables),
-                                               variables, scope=scope)
-    except (ConfigError, TemplateError, AudienceError, DeliveryRejected) as exc:
-        # Bad model, data or configuration, or a refusal: retrying cannot mend it. Fix the
-        # cause, then retry the incident in Cockpit; what went out already is not sent again.
-        raise IncidentError(str(exc)) from exc
+# A bad model or a refusal: retrying cannot mend it. Fix the cause, then retry the incident in
+# Cockpit; what went out already is not sent again.
+@router.task("send-notification", variables=NOTIFICATION_VARIABLES,
+             incident_on=(*UNDELIVERABLE, AudienceError))
+def send_notification(task: LockedTask, template: str, audience: str, **variables):
+    scope = f"{task.process_instance_id}:{task.activity_instance_id}"
+    notifier = current_notifier()
+    if audience == "caller":
+        deliveries = notifier.notify_caller(template, variables, scope=scope)
+    else:
+        deliveries = notifier.notify_units(template, recipient_units(audience, variables),
+                                           variables, scope=scope)
     return {"lastNotification": summary(template, deliveries)}

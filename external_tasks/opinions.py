@@ -10,7 +10,8 @@ finishing at once cannot overwrite each other's entry. The list is `opinionsVari
 (what the forms show) `<opinionsVariable>Text`; a party asked again in a later round is listed
 with its latest opinion. Reading history makes a redelivered task give the same result.
 """
-from deploy.directory import load_directory
+from admin_data.directory import DIRECTORY
+from external_tasks.appeal import history_variables
 from external_tasks.camunda import EngineClient, LockedTask, from_typed
 from external_tasks.runtime import IncidentError, TaskRouter
 
@@ -27,13 +28,11 @@ def collect_opinions(task: LockedTask, engine: EngineClient, opinionsVariable: s
         if not value.isidentifier():
             raise IncidentError(f"collect-opinions: input '{name}' is {value!r}, expected a "
                                 "variable name (fix the BPMN input parameter)")
-    found = engine.post("/history/variable-instance?deserializeValues=false", {
-        "processInstanceId": task.process_instance_id,
-        "variableNameIn": [opinionVariable, PARTY]})
+    found = history_variables(engine, [task.process_instance_id], (opinionVariable, PARTY))
     instances: dict[str, dict] = {}
     for variable in found:
         instances.setdefault(variable["executionId"], {})[variable["name"]] = variable
-    directory = load_directory()
+    directory = DIRECTORY.current()
     latest: dict[str, dict] = {}
     for scope in sorted(instances.values(),
                         key=lambda scope: scope.get(PARTY, {}).get("createTime") or ""):

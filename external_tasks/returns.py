@@ -6,9 +6,9 @@ own entry instead of adding a second one.
 """
 import datetime as dt
 
-from deploy.directory import load_directory
+from admin_data.directory import DIRECTORY
 from external_tasks.runtime import TaskRouter
-from external_tasks.workdays import SHANGHAI
+from admin_data.workdays import SHANGHAI
 
 router = TaskRouter()
 
@@ -16,7 +16,7 @@ router = TaskRouter()
 @router.task("record-return")
 def record_return(returnCount: int, returnedBy: str, returnReason: str, returnImproper: bool,
                   returnReviewNote: str | None = None, returnRecords: list | None = None):
-    unit = load_directory().unit(returnedBy)
+    unit = DIRECTORY.current().unit(returnedBy)
     records = [record for record in (returnRecords or []) if record.get("number") != returnCount]
     records.append({"number": returnCount, "unit": returnedBy,
                     "unitName": unit.name if unit else returnedBy, "reason": returnReason,

@@ -1,5 +1,5 @@
 """Topic `alert-major-risk` (重大风险预警): an appeal that names a major risk at intake — 群体性,
-安全事故, 人身伤害 and the other words of deploy/config/assessment.yaml — alerts the hotline
+安全事故, 人身伤害 and the other words of the assessment settings (`admin_data.assessment`) — alerts the hotline
 centre and, when the appeal came in during a leader's duty slot, the duty leader (variable
 dutyLeader), at once, through the connectors.
 
@@ -12,13 +12,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from assessment.config import AssessmentConfigError, load_assessment_config
-from connectors import ConfigError, DeliveryRejected, TemplateError, summary
-from deploy.directory import load_directory
+from admin_data.assessment import ASSESSMENT
+from admin_data.directory import DIRECTORY
+from admin_data.workdays import SHANGHAI
+from connectors import summary
 from external_tasks.camunda import LockedTask
-from external_tasks.notify import HOTLINE_UNIT, NOTIFICATION_VARIABLES, current_notifier
-from external_tasks.runtime import IncidentError, TaskRouter
-from external_tasks.workdays import SHANGHAI
+from external_tasks.notify import HOTLINE_UNIT, NOTIFICATION_VARIABLES, UNDELIVERABLE, current_notifier
+from external_tasks.runtime import TaskRouter
 
 router = TaskRouter()
 
@@ -34,32 +34,27 @@ def risk_words_in(texts: list[str | None], words: tuple[str, ...]) -> list[str]:
 
 
 def _leader_line(variables: dict, words: list[str]) -> str:
-    unit = load_directory().unit(variables.get("township") or "")
+    unit = DIRECTORY.current().unit(variables.get("township") or "")
     place = unit.name if unit else "未填写乡镇"
     return (f"{variables.get('appealNumber')}「{variables.get('title') or ''}」（{place}；"
             f"风险词：{'、'.join(words)}）")
 
 
-@router.task("alert-major-risk", variables=sorted(set(NOTIFICATION_VARIABLES) | {"dutyLeader"}))
-def alert_major_risk(external_task: LockedTask, dutyLeader: str | None = None, **variables):
-    try:
-        words = risk_words_in([variables.get(name) for name in SEARCHED],
-                              load_assessment_config().major_risk_words)
-    except AssessmentConfigError as error:
-        raise IncidentError(str(error)) from None
+@router.task("alert-major-risk", variables=sorted(set(NOTIFICATION_VARIABLES) | {"dutyLeader"}),
+             incident_on=UNDELIVERABLE)
+def alert_major_risk(task: LockedTask, dutyLeader: str | None = None, **variables):
+    words = risk_words_in([variables.get(name) for name in SEARCHED],
+                          ASSESSMENT.current().major_risk_words)
     if not words:
         return {"majorRiskWords": []}
-    scope = f"{external_task.process_instance_id}:{external_task.activity_instance_id}"
+    scope = f"{task.process_instance_id}:{task.activity_instance_id}"
     reason = f"涉及重大风险（{'、'.join(words)}），请立即研判处置"
-    try:
-        notifier = current_notifier()
-        deliveries = notifier.notify_units(HOTLINE_TEMPLATE, [HOTLINE_UNIT],
-                                           variables | {"alertReason": reason}, scope=scope)
-        if dutyLeader:
-            deliveries += notifier.notify_leaders(LEADER_TEMPLATE, {dutyLeader: {
-                "digestDay": dt.datetime.now(SHANGHAI).date().isoformat(),
-                "appealCount": "1", "appealList": _leader_line(variables, words)}}, scope=scope)
-    except (ConfigError, TemplateError, DeliveryRejected) as error:
-        raise IncidentError(str(error)) from error  # fix the file, then retry in Cockpit
+    notifier = current_notifier()
+    deliveries = notifier.notify_units(HOTLINE_TEMPLATE, [HOTLINE_UNIT],
+                                       variables | {"alertReason": reason}, scope=scope)
+    if dutyLeader:
+        deliveries += notifier.notify_leaders(LEADER_TEMPLATE, {dutyLeader: {
+            "digestDay": dt.datetime.now(SHANGHAI).date().isoformat(),
+            "appealCount": "1", "appealList": _leader_line(variables, words)}}, scope=scope)
     return {"majorRiskWords": words,
             "lastNotification": summary(HOTLINE_TEMPLATE, deliveries)}

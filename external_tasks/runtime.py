@@ -2,17 +2,20 @@
 
     router = TaskRouter()
 
-    @router.task("compute-deadlines")
-    def compute_deadlines(receivedAt, kind, urgency="normal"):
+    @router.task("check-scope")
+    def check_scope(content, title=None, kind=None):
         ...
-        return {"completionDeadline": deadline}
+        return {"scopeFlag": flag}
 
 A handler's parameters name the process variables it reads (only those are fetched); a parameter
 annotated `LockedTask` receives the task itself, one annotated `EngineClient` the worker's engine
 client (e.g. to evaluate a DMN decision). Its returned dict holds the variables it sets.
 Raising `BpmnError` is a business outcome the model catches; any other exception is a fault:
 the task is failed with a retry count and an exponential backoff, and the last failure leaves an
-incident that Cockpit shows. The engine may deliver a task twice: handlers must be idempotent.
+incident that Cockpit shows. Faults no retry can mend become an incident at once: `IncidentError`,
+any `AdminDataError` (a bad admin file, a year without holiday data: the admin fixes it, then
+retries the incident in Cockpit) and the types a topic names in `incident_on`. The engine may
+deliver a task twice: handlers must be idempotent.
 """
 from __future__ import annotations
 
@@ -29,6 +32,7 @@ import time
 import traceback
 import typing
 
+from admin_data.loader import AdminDataError
 from external_tasks.camunda import (Complete, EngineClient, EngineError, FetchAndLock,
                                     HandleBPMNError, LockedTask)
 
@@ -101,6 +105,11 @@ class Handler:
     client_parameter: str | None
     lock_ms: int | None
     retries: int | None
+    incident_on: tuple[type[Exception], ...] = ()
+
+    def no_retry_mends(self, fault: Exception) -> bool:
+        """Whether `fault` becomes an incident at once instead of going through the retries."""
+        return isinstance(fault, (IncidentError, AdminDataError, *self.incident_on))
 
     def call(self, task: LockedTask, client: EngineClient) -> dict:
         missing = sorted(name for name in self.required if name not in task.variables)
@@ -131,11 +140,14 @@ class TaskRouter:
         self.handlers: dict[str, Handler] = {}
 
     def task(self, topic: str, *, lock_ms: int | None = None, retries: int | None = None,
-             variables: typing.Iterable[str] | None = None):
+             variables: typing.Iterable[str] | None = None,
+             incident_on: tuple[type[Exception], ...] = ()):
         """Register `function` on `topic`. `variables` names what a **kwargs handler is given:
-        fetching every variable of an appeal on each task costs the engine dearly."""
+        fetching every variable of an appeal on each task costs the engine dearly. Faults of the
+        `incident_on` types become an incident at once, as admin data errors do."""
         def register(function):
-            self._add(_handler_for(topic, function, lock_ms, retries, variables))
+            handler = _handler_for(topic, function, lock_ms, retries, variables)
+            self._add(dataclasses.replace(handler, incident_on=tuple(incident_on)))
             return function
         return register
 
@@ -393,11 +405,13 @@ class Worker:
     def _fail(self, task: LockedTask, handler: Handler, fault: Exception) -> None:
         allowed = self._allowed_retries(handler)
         remaining = max((task.retries if task.retries is not None else allowed) - 1, 0)
-        if isinstance(fault, IncidentError):
+        if handler.no_retry_mends(fault):
             remaining = 0
         attempt = allowed - remaining
         backoff = retry_backoff_ms(attempt, self.options)
-        message = f"{type(fault).__name__}: {fault}"[:600]
+        prefix = ("管理数据有误, 请管理员修正后在 Cockpit 重试此事件: " if isinstance(fault, AdminDataError)
+                  else f"{type(fault).__name__}: ")
+        message = f"{prefix}{fault}"[:600]
         self.client.send(pycamunda.externaltask.HandleFailure(
             self.client.rest_url, id_=task.id, worker_id=self.options.worker_id,
             error_message=message, error_details=traceback.format_exc(),

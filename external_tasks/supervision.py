@@ -4,17 +4,17 @@ must respond to the supervision order.
 三级督办: level 1 the hotline centre, level 2 the supervision office (县督查考核办), level 3
 the county leader in charge of the lead unit. Offices are found in the directory by their
 kind and the leader by `in_charge_of`, so a change of office or portfolio is a data change.
-The unit's response period per level is in deploy/config/hotline.yaml (working days).
+The unit's response period per level is in the hotline settings (`admin_data.hotline`, working days).
 """
 from __future__ import annotations
 
 import datetime as dt
 
-from deploy.directory import LEADERS_GROUP, Directory, load_directory
+from admin_data.directory import DIRECTORY, LEADERS_GROUP, Directory, DirectoryError
+from admin_data.hotline import HOTLINE, SUPERVISION_LEVELS
+from admin_data.workdays import HOLIDAYS, SHANGHAI
 from external_tasks.deadlines import iso
-from external_tasks.hotline_settings import SUPERVISION_LEVELS, hotline_settings
 from external_tasks.runtime import IncidentError, TaskRouter
-from external_tasks.workdays import SHANGHAI, CalendarDataMissing, current_calendar
 
 router = TaskRouter()
 
@@ -35,14 +35,14 @@ def supervisor(directory: Directory, level: int, lead_unit: str) -> tuple[str, s
     if level in OFFICE_KINDS:
         office = next((unit for unit in directory.units if unit.kind == OFFICE_KINDS[level]), None)
         if office is None:
-            raise IncidentError(f"directory.yaml: no unit of kind {OFFICE_KINDS[level]} for "
-                                f"{LEVEL_NAMES[level]} (add the office to the directory)")
+            raise DirectoryError(f"directory.yaml: 没有类型为 {OFFICE_KINDS[level]} 的单位, "
+                                 f"{LEVEL_NAMES[level]}无人签发, 请在单位目录中添加该办公室")
         return office.id, None, office.name
     leader = next((leader for leader in directory.leaders if lead_unit in leader.in_charge_of),
                   None)
     if leader is None:
-        raise IncidentError(f"directory.yaml: no leader has '{lead_unit}' in in_charge_of, so "
-                            "三级督办 has no supervisor (add the unit to a leader's in_charge_of)")
+        raise DirectoryError(f"directory.yaml: 没有县领导分管 '{lead_unit}' (in_charge_of), 三级督办"
+                             "无人签发, 请在单位目录中为该单位指定分管县领导")
     return LEADERS_GROUP, leader.id, leader.name
 
 
@@ -51,12 +51,9 @@ def prepare_supervision(supervisionLevel: int, leadUnit: str, supervisionTrigger
     if supervisionLevel not in SUPERVISION_LEVELS:
         raise IncidentError(f"prepare-supervision: supervisionLevel is {supervisionLevel!r}, "
                             "expected 1, 2 or 3 (fix the call activity's input)")
-    group, leader, name = supervisor(load_directory(), supervisionLevel, leadUnit)
-    days = hotline_settings()["supervision"]["response_working_days"][supervisionLevel]
-    try:
-        due = current_calendar().end_of_working_days(dt.datetime.now(SHANGHAI), days)
-    except CalendarDataMissing as error:
-        raise IncidentError(str(error)) from None
+    group, leader, name = supervisor(DIRECTORY.current(), supervisionLevel, leadUnit)
+    days = HOTLINE.current()["supervision"]["response_working_days"][supervisionLevel]
+    due = HOLIDAYS.current().end_of_working_days(dt.datetime.now(SHANGHAI), days)
     return {
         "supervisingGroup": group,
         "supervisingLeader": leader,

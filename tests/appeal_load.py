@@ -10,19 +10,19 @@ import uuid
 from pathlib import Path
 from typing import Iterator
 
-import pytest
 
 from console.appeals import INTAKE_FORM
 from console.form_schema import form_schema
-from console.outbox import PROCESS_KEY
-from deploy import cli, stack
+from cli import operations
+from deploy import stack
 from deploy.postgres import ThrowawayPostgres
-from deploy.settings import Settings
+from admin_data.environment import Settings
+from external_tasks.appeal import APPEAL_PROCESS
 from external_tasks.camunda import EngineClient, to_typed_map
 from external_tasks.intake import now_in_shanghai
 from tests.appeal_driver import unique_phone
 from tests.conftest import free_port, stack_settings, wait_until
-from tests.test_connectors import RecordingGateway
+from tests.local_servers import CALLER_SMS, RecordingGateway
 
 #: An auto-dispatched complaint: intake, scope check, caller SMS, routing, deadlines, then the
 #: lead unit's sign-for task, where it waits for a person.
@@ -30,7 +30,6 @@ APPEAL = {"kind": "complaint", "categoryCode": "construction.propertyService",
           "title": "小区物业不清理垃圾", "content": "小区楼道垃圾堆积一周无人清理, 物业不作为",
           "township": "fengcheng", "callerName": "王小明"}
 EXPECTED_TASK = "Task_SignForAppeal"
-CALLER_SMS = "/sms"
 ENGINE, WORKERS = (item for item in stack.COMPONENTS if item.name in ("engine", "workers"))
 
 
@@ -47,7 +46,7 @@ def appeal_variables(number: str) -> dict:
 
 
 def start_appeal(engine: EngineClient, number: str) -> str:
-    return engine.post(f"/process-definition/key/{PROCESS_KEY}/start", {
+    return engine.post(f"/process-definition/key/{APPEAL_PROCESS}/start", {
         "businessKey": number, "variables": appeal_variables(number)})["id"]
 
 
@@ -55,7 +54,7 @@ def instances_by_number(engine: EngineClient, numbers: list[str]) -> dict[str, i
     """How many appeal processes each number has (history: finished ones count too)."""
     counts = collections.Counter()
     for number in numbers:
-        counts[number] = len(engine.get("/history/process-instance", processDefinitionKey=PROCESS_KEY,
+        counts[number] = len(engine.get("/history/process-instance", processDefinitionKey=APPEAL_PROCESS,
                                         processInstanceBusinessKey=number))
     return counts
 
@@ -123,21 +122,11 @@ def engine_nodes(folder: Path, count: int, **env: str) -> Iterator[list[Settings
             for node in nodes:
                 stack.start(node, ENGINE)
                 if node is nodes[0]:
-                    cli.deploy_models(node)
-                    cli.sync_directory(node)
+                    operations.deploy_models(node)
+                    operations.sync_directory(node)
                 stack.start(node, WORKERS)
             yield nodes
         finally:
             for node in nodes:
                 for item in (WORKERS, ENGINE):
                     stack.stop(node, item)
-
-
-@pytest.fixture(scope="module")
-def sms_gateway() -> Iterator[RecordingGateway]:
-    """A local SMS gateway for the module's own stack: the workers it starts send through it."""
-    server = RecordingGateway()
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("SUBAN_SMS_URL", server.url(CALLER_SMS))
-        yield server
-    server.close()

@@ -8,16 +8,20 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from aiosmtpd.controller import Controller
 
-from deploy import cli
+from cli import operations
 from deploy.deployment import deploy, process_keys
-from deploy.settings import CONFIG_DIR, REPO_ROOT, Settings
+from admin_data.environment import REPO_ROOT, Settings
+from admin_data.loader import SHIPPED_FILES
 from external_tasks.camunda import EngineClient, to_typed_map
 from external_tasks.runtime import TaskRouter, Worker, WorkerOptions
 from tests.admin_console import ConsoleSession
+from tests.local_servers import CALLER_SMS, RecordingGateway, RecordingSmtp
 
 TESTS = Path(__file__).resolve().parent
 #: A test's worker takes only the test processes' tasks; the stack's own workers serve the rest.
@@ -34,7 +38,7 @@ def stack_settings(data_dir: Path, **overrides: str) -> Settings:
     """A stack of its own, with copies of the admin files and models: what the admin pages
     change in a test never reaches the repository's files (nor another session's)."""
     models = data_dir / "models"
-    shutil.copytree(CONFIG_DIR, data_dir / "config", dirs_exist_ok=True)
+    shutil.copytree(SHIPPED_FILES, data_dir / "config", dirs_exist_ok=True)
     for folder in ("bpmn", "forms"):
         shutil.copytree(REPO_ROOT / folder, models / folder, dirs_exist_ok=True)
     # The suite runs on the engine the caller chose (SUBAN_ENGINE=operaton).
@@ -49,18 +53,18 @@ def stack_settings(data_dir: Path, **overrides: str) -> Settings:
 def settings(tmp_path_factory) -> Settings:
     settings = stack_settings(tmp_path_factory.mktemp("stack"))
     try:
-        cli.up(settings)
+        operations.up(settings)
     except BaseException:
-        cli.down(settings)
+        operations.down(settings)
         raise
     yield settings
-    cli.down(settings)
+    operations.down(settings)
 
 
 @pytest.fixture(scope="session")
 def engine(settings) -> EngineClient:
     """The engine as its administrator."""
-    return cli.admin_client(settings)
+    return EngineClient.as_admin(settings)
 
 
 @pytest.fixture(scope="session")
@@ -149,7 +153,7 @@ def browser():
     """Headless Debian Chromium (installed by `suban test` when missing)."""
     from playwright.sync_api import sync_playwright
 
-    from deploy.cli import CHROMIUM
+    from cli.operations import CHROMIUM
 
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=[
@@ -197,3 +201,32 @@ def restore_config(settings):
     for path, content in originals.items():
         if path.read_bytes() != content:
             path.write_bytes(content)
+
+
+# -- local servers the connectors send to --------------------------------------------------------
+
+@pytest.fixture
+def gateway():
+    server = RecordingGateway()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def smtp():
+    handler = RecordingSmtp()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    handler.port = controller.port
+    yield handler
+    controller.stop()
+
+
+@pytest.fixture(scope="module")
+def sms_gateway() -> Iterator[RecordingGateway]:
+    """A local SMS gateway for the module's own stack: the workers it starts send through it."""
+    server = RecordingGateway()
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("SUBAN_SMS_URL", server.url(CALLER_SMS))
+        yield server
+    server.close()

@@ -4,7 +4,7 @@ import os
 import time
 from pathlib import Path
 
-from deploy.settings import Settings
+from admin_data.environment import Settings
 from external_tasks.camunda import EngineClient
 from external_tasks.runtime import TaskRouter, Worker, WorkerOptions, configure_logging
 

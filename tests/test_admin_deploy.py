@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.admin_console import errors_of
-from tests.test_modeling_lint import BROKEN_BPMN
+from tests.helpers import BROKEN_BPMN
 
 MODELS = Path(__file__).resolve().parent / "admin_models"
 PROBE = "admin_probe"

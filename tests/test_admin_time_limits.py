@@ -9,7 +9,7 @@ import pytest
 from console.admin import dmn_table
 from deploy.deployment import deploy
 from external_tasks.deadlines import TimeLimits, compute_deadlines, evaluate_time_limits, iso
-from external_tasks.workdays import current_calendar
+from admin_data.workdays import HOLIDAYS
 from tests.admin_console import errors_of
 from tests.conftest import wait_until
 
@@ -49,7 +49,7 @@ def deadlines_of(appeals, number: str) -> dict:
 def completion_after(status: dict, working_days: int) -> str:
     limits = TimeLimits("working_days", 1, 3, working_days)
     return iso(compute_deadlines(limits, status["variables"]["receivedAt"],
-                                 current_calendar()).completion)
+                                 HOLIDAYS.current()).completion)
 
 
 def decision_versions(engine) -> int:

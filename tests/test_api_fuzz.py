@@ -22,7 +22,7 @@ from console.api import MAX_BODY_BYTES
 from console.outbox import IntakeOutbox
 from external_tasks.camunda import EngineClient
 from tests.conftest import free_port
-from tests.test_intake_outbox import APPEAL
+from tests.helpers import INTAKE_APPEAL
 
 EXAMPLES = 40  # per operation and generation mode
 #: Some rules JSON Schema in OpenAPI 3.0 cannot state: a field required only when another is
@@ -104,7 +104,7 @@ def test_fuzz_operation_from_the_openapi_document(api_schema, auth, method, path
     ({"Content-Type": "application/json"}, r'{"title": "\ud800 lone surrogate"}', 400, "title"),
     ({"Content-Type": "application/json"}, r'{"\udfff": "lone surrogate key"}', 400, "_body"),
     ({"Content-Type": "application/json"},
-     json.dumps(APPEAL | {"receivedAt": "2999-01-01T09:00:00+08:00"}), 400, "receivedAt"),
+     json.dumps(INTAKE_APPEAL | {"receivedAt": "2999-01-01T09:00:00+08:00"}), 400, "receivedAt"),
 ], ids=["text", "no-content-type", "form", "truncated", "empty", "not-utf8", "nested",
         "array", "null", "oversized", "surrogate-value", "surrogate-key", "future-receipt"])
 def test_bad_bodies_are_refused_with_the_error_schema(app, auth, headers, data, status, field):

@@ -1,6 +1,7 @@
 """The closed loop on the real engine, each step worked by the responsible unit's demo user:
 受理 → 派单 → 办理 → 答复 → 办结 → 回访 → 评价."""
 import pytest
+from external_tasks.appeal import APPEAL_PROCESS
 
 from tests.appeal_driver import unique_phone
 from tests.conftest import wait_until
@@ -194,13 +195,13 @@ def test_bad_intake_is_refused_naming_the_field_and_starts_nothing(appeals, engi
                "title": "路灯不亮", "content": "村口路灯坏了一个月", "township": "fengcheng",
                "callerPhone": "13912345678"}
     payload = {key: value for key, value in (payload | change).items() if value is not None}
-    before = engine.get("/history/process-instance/count", processDefinitionKey="hotline_appeal")
+    before = engine.get("/history/process-instance/count", processDefinitionKey=APPEAL_PROCESS)
     response = appeals.post(payload)
     assert response.status_code == 400
     errors = response.json()["errors"]
     assert list(errors) == [field], errors
     assert "「" in errors[field][0]  # the message names the field by its label
-    after = engine.get("/history/process-instance/count", processDefinitionKey="hotline_appeal")
+    after = engine.get("/history/process-instance/count", processDefinitionKey=APPEAL_PROCESS)
     assert after == before
 
 

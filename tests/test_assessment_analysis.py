@@ -12,10 +12,10 @@ import pytest
 from assessment import store
 from assessment.analysis import (act_before_list, detect_surge, forecast, poisson_tail, repeats,
                                  surges, top_problems, weekly_counts)
-from assessment.config import SurgeRule, load_assessment_config
+from admin_data.assessment import SurgeRule, load_assessment_config
 from assessment.indicators import parse_period
-from assessment.synthetic import appeal_row
-from external_tasks.workdays import SHANGHAI
+from assessment.synthetic import synthetic_row
+from admin_data.workdays import SHANGHAI
 
 RULE = SurgeRule(baseline_weeks=8, min_count=3, alpha=0.001, baseline_floor=0.5)
 MONDAY = dt.date(2026, 11, 23)
@@ -79,7 +79,7 @@ def db(tmp_path):
     def add(day, township, category, **values):
         nonlocal serial
         serial += 1
-        rows.append(appeal_row(f"SYN{day:%Y%m%d}-{serial:06d}", at(day), township=township,
+        rows.append(synthetic_row(f"SYN{day:%Y%m%d}-{serial:06d}", at(day), township=township,
                                category_code=category, lead_unit=township, **values))
 
     for week in range(1, 9):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from assessment import store
 from assessment.sync import sync
-from deploy.demo_appeals import draw_plans, run_demo
+from cli.demo_appeals import draw_plans, run_demo
 
 COUNT = 12
 SEED = 7

@@ -8,10 +8,10 @@ import datetime as dt
 import pytest
 
 from assessment import store
-from assessment.config import load_assessment_config
+from admin_data.assessment import load_assessment_config
 from assessment.indicators import InputError, indicators, parse_period
 from assessment.sync import sync
-from deploy.directory import load_directory
+from admin_data.directory import load_directory
 from tests.appeal_driver import AppealDriver
 from tests.conftest import wait_until
 

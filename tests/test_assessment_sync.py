@@ -6,6 +6,7 @@ import pytest
 
 from assessment import store
 from assessment.sync import TERMINATED, WATERMARK, sync
+from external_tasks.appeal import APPEAL_PROCESS
 from tests.appeal_driver import AppealDriver
 
 
@@ -20,7 +21,7 @@ def appeals(settings, engine, as_user):
 
 def closed_roots(engine) -> list[dict]:
     return engine.post("/history/process-instance", {
-        "processDefinitionKey": "hotline_appeal", "finished": True,
+        "processDefinitionKey": APPEAL_PROCESS, "finished": True,
         "sorting": [{"sortBy": "endTime", "sortOrder": "asc"},
                     {"sortBy": "instanceId", "sortOrder": "asc"}]})
 

@@ -1,7 +1,8 @@
 """Units see and work only their own tasks, in the engine as in Tasklist."""
 import pytest
 
-from deploy.directory import DirectorySync, load_directory
+from admin_data.directory import load_directory
+from deploy.directory_sync import DirectorySync
 from external_tasks.camunda import EngineError
 
 

@@ -19,12 +19,12 @@ import pytest
 import requests
 
 from deploy import stack
-from deploy.directory import LEADERS_GROUP, UNIT_KINDS, load_directory
+from admin_data.directory import LEADERS_GROUP, UNIT_KINDS, load_directory
 from external_tasks.camunda import EngineClient, EngineError
+from external_tasks.appeal import APPEAL_PROCESS, ASSIST_PROCESS, SUPERVISION_PROCESS, UNIT_PROCESS
 from tests.appeal_driver import AppealDriver
 from tests.conftest import stack_settings, wait_until
-from tests.test_stack_cli import suban
-from tests.test_supervision import LEADER_OF_FENGCHENG, post_request
+from tests.helpers import LEADER_OF_FENGCHENG, request_supervision, run_suban
 
 #: One user of every unit kind, county leaders and the workers' account, with its kind.
 MATRIX = {
@@ -74,7 +74,7 @@ class Scenario:
         self.instances = [instance for number in self.numbers.values() for instance in engine.get(
             "/history/process-instance", processInstanceBusinessKey=number)]
         self.roots = {instance["businessKey"]: instance["id"] for instance in self.instances
-                      if instance["processDefinitionKey"] == "hotline_appeal"}
+                      if instance["processDefinitionKey"] == APPEAL_PROCESS}
         self.phones = {number: engine.get(
             "/history/variable-instance", processInstanceId=self.roots[number],
             variableName="callerPhone")[0]["value"] for number in self.numbers.values()}
@@ -87,7 +87,7 @@ class Scenario:
         """Request a supervision; a 503 (the engine busy with the same appeal) is retried, as
         the API asks its callers to."""
         def answered():
-            response = post_request(self.driver, number, {"level": level,
+            response = request_supervision(self.driver, number, {"level": level,
                                                           "reason": "涉及多部门, 属重大疑难件"})
             return response.status_code != 503 and response
         response = wait_until(answered, what=f"supervision request of {number}")
@@ -267,8 +267,8 @@ def test_no_one_but_the_administrator_administers(login, user):
 def test_only_the_hotline_centre_starts_appeals(login, user):
     client = login(user)
     may_start = MATRIX[user] == "hotline_centre"
-    assert authorized(client, "CREATE_INSTANCE", PROCESS_DEFINITION, "hotline_appeal") == may_start
-    for unit_process in ("hotline_unit_handling", "hotline_assist", "hotline_supervision"):
+    assert authorized(client, "CREATE_INSTANCE", PROCESS_DEFINITION, APPEAL_PROCESS) == may_start
+    for unit_process in (UNIT_PROCESS, ASSIST_PROCESS, SUPERVISION_PROCESS):
         refused(lambda: client.post(f"/process-definition/key/{unit_process}/start", {}))
 
 
@@ -335,14 +335,14 @@ SECRETS = {"SUBAN_ADMIN_PASSWORD": "admin-secret-1", "SUBAN_WORKER_PASSWORD": "w
 def test_production_up_names_each_demo_secret_and_starts_nothing(tmp_path, kept):
     own = stack_settings(tmp_path, SUBAN_PROFILE="production",
                          **{name: value for name, value in SECRETS.items() if name != kept})
-    result = suban(own, "up", timeout=60)
+    result = run_suban(own, "up", timeout=60)
     assert result.returncode == 1
     assert f"SUBAN_PROFILE=production refuses the demo secrets still in {kept}:" in result.stderr
     assert not (tmp_path / "run").exists()
 
 
 def test_an_unknown_profile_is_refused_by_name(tmp_path):
-    result = suban(stack_settings(tmp_path), "status", env={"SUBAN_PROFILE": "prod"}, timeout=60)
+    result = run_suban(stack_settings(tmp_path), "status", env={"SUBAN_PROFILE": "prod"}, timeout=60)
     assert result.returncode == 1
     assert "SUBAN_PROFILE='prod' is not one of demo, production" in result.stderr
 

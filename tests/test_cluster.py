@@ -10,12 +10,14 @@ from pathlib import Path
 import pytest
 
 from connectors.config import ENVIRONMENT_VARIABLES
-from deploy import cli, stack
-from deploy.settings import REPO_ROOT, Settings
-from tests.appeal_load import (  # noqa: F401 - sms_gateway is a fixture used here
-    CALLER_SMS, caller_sms_by_number, engine_nodes, instances_by_number, kill_hard, new_numbers,
-    sms_gateway, start_appeal, wait_for_expected_state)
+from deploy import stack
+from admin_data.environment import REPO_ROOT, Settings
+from tests.appeal_load import (
+    caller_sms_by_number, engine_nodes, instances_by_number, kill_hard, new_numbers,
+    start_appeal, wait_for_expected_state)
+from tests.local_servers import CALLER_SMS
 from tests.conftest import wait_until
+from external_tasks.camunda import EngineClient
 
 ENGINE_CONFIG = REPO_ROOT / "deploy" / "engine" / "src" / "main" / "resources" / "application.yaml"
 #: Short worker locks: a task held by a dead node's workers goes to the other node's soon.
@@ -35,7 +37,7 @@ def cluster(tmp_path_factory, sms_gateway) -> list[Settings]:
 
 
 def test_two_nodes_share_one_database(cluster):
-    first, second = (cli.admin_client(node) for node in cluster)
+    first, second = (EngineClient.as_admin(node) for node in cluster)
     [number] = new_numbers("CL", 1)
     instance_id = start_appeal(first, number)
     assert second.get(f"/process-instance/{instance_id}")["businessKey"] == number
@@ -47,7 +49,7 @@ def test_appeals_keep_flowing_when_a_node_is_killed(cluster, sms_gateway):
     tasks; the other half of the load goes to node 2 (the load balancer drops the dead node).
     Every appeal reaches the lead unit, once, with its caller SMS."""
     node1, node2 = cluster
-    engine1, engine2 = cli.admin_client(node1), cli.admin_client(node2)
+    engine1, engine2 = EngineClient.as_admin(node1), EngineClient.as_admin(node2)
     before, after = new_numbers("CLA", 12), new_numbers("CLB", 12)
     for index, number in enumerate(before):
         start_appeal(engine1 if index % 2 else engine2, number)

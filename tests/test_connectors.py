@@ -5,188 +5,17 @@ from __future__ import annotations
 import email
 import email.policy
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-import yaml
-from aiosmtpd.controller import Controller
 
-from connectors import (ConfigError, DeliveryFailed, DeliveryRejected, Notifier, Outbox,
+from connectors import (NotificationsError, DeliveryFailed, DeliveryRejected, Notifier, Outbox,
                         TemplateError, load_config, mask_name, mask_phone, summary)
-from connectors.config import NOTIFICATIONS_FILE
 from connectors.webhook import webhook_body
 from tests.conftest import free_port
-
-PHONE = "13812345678"
-NAME = "张三丰"
-
-APPEAL = {
-    "appealNumber": "XX12345-20250305-0012",
-    "kind": "complaint",
-    "categoryName": "城乡建设 / 物业服务",
-    "title": "小区电梯停运两周无人维修",
-    "content": "凤鸣小区3号楼电梯已停运两周，物业称在等配件，老人上下楼困难。",
-    "township": "fengcheng",
-    "address": "凤鸣小区3号楼",
-    "leadUnit": "housing",
-    "coUnits": ["fengcheng", "market"],
-    "callerName": NAME,
-    "callerPhone": PHONE,
-    "confidential": False,
-    "signForDeadline": "2025-03-06T17:30:00+08:00",
-    "feedbackDeadline": "2025-03-12T17:30:00+08:00",
-    "completionDeadline": "2025-03-19T17:30:00+08:00",
-    "overdue": False,
-}
-
-FAST_DELIVERY = {"timeout_s": 0.5, "attempts": 3, "backoff_s": 0.05, "backoff_max_s": 0.2}
-
-
-# -- local servers ---------------------------------------------------------------------------------
-
-class RecordingGateway:
-    """An HTTP server on 127.0.0.1 that records every POST and answers as planned: 200 with
-    {"errcode": 0} by default, or the next planned status, or a hang past the client's timeout."""
-
-    def __init__(self):
-        self.requests: list[dict] = []
-        # Planned answers by path (None: any path). int: answer this status; float: hang so long.
-        self._plans: dict[str | None, list[int | float]] = {}
-        self._lock = threading.Lock()
-        gateway = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                action = gateway._next_action(self.path)
-                gateway.requests.append({
-                    "path": self.path, "headers": dict(self.headers),
-                    "body": json.loads(body) if body else None, "raw": body.decode(),
-                    "status": "hung" if isinstance(action, float) else action,
-                    "at": time.monotonic()})
-                if isinstance(action, float):
-                    time.sleep(action)
-                    action = 200
-                answer = json.dumps({"errcode": 0 if action < 400 else 1, "errmsg": "ok"}).encode()
-                try:
-                    self.send_response(action)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(answer)))
-                    self.end_headers()
-                    self.wfile.write(answer)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up waiting, as intended
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever,
-                                       kwargs={"poll_interval": 0.05}, daemon=True)
-        self.thread.start()
-
-    def _next_action(self, path: str) -> int | float:
-        with self._lock:
-            for plan in (self._plans.get(path), self._plans.get(None)):
-                if plan:
-                    return plan.pop(0)
-            return 200
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}{path}"
-
-    def fail_next(self, count: int, status: int = 500, path: str | None = None) -> None:
-        with self._lock:
-            self._plans.setdefault(path, []).extend([status] * count)
-
-    def hang_next(self, count: int, seconds: float, path: str | None = None) -> None:
-        with self._lock:
-            self._plans.setdefault(path, []).extend([float(seconds)] * count)
-
-    def accepted(self, path: str) -> list[dict]:
-        return [request for request in self.requests
-                if request["path"] == path and request["status"] == 200]
-
-    def to(self, path: str) -> list[dict]:
-        return [request for request in self.requests if request["path"] == path]
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-class RecordingSmtp:
-    """aiosmtpd handler: keeps every accepted message; can answer DATA with planned codes."""
-
-    def __init__(self):
-        self.messages: list[tuple[list[str], email.message.EmailMessage]] = []
-        self.data_attempts = 0
-        self.refuse_next: list[str] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.data_attempts += 1
-        if self.refuse_next:
-            return self.refuse_next.pop(0)
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        self.messages.append((list(envelope.rcpt_tos), message))
-        return "250 OK"
-
-
-@pytest.fixture
-def gateway():
-    server = RecordingGateway()
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def smtp():
-    handler = RecordingSmtp()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    handler.port = controller.port
-    yield handler
-    controller.stop()
-
-
-def write_config(tmp_path: Path, *, units: dict | None = None, delivery: dict | None = None,
-                 templates: dict | None = None, smtp: dict | None = None) -> Path:
-    """The shipped notifications.yaml with test channels and fast retries."""
-    data = yaml.safe_load(NOTIFICATIONS_FILE.read_text(encoding="utf-8"))
-    data["units"] = units or {}
-    data["delivery"] = delivery or FAST_DELIVERY
-    if templates:
-        data["templates"] = data["templates"] | templates
-    if smtp:
-        data["smtp"] = data["smtp"] | smtp
-    path = tmp_path / "notifications.yaml"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    return path
-
-
-def server_env(gateway: RecordingGateway | None = None, smtp: RecordingSmtp | None = None) -> dict:
-    env = {}
-    if gateway:
-        env |= {"SUBAN_SMS_URL": gateway.url("/sms"), "SUBAN_SMS_SIGN": "萧县12345",
-                "SUBAN_SMS_TOKEN": "test-token"}
-    if smtp:
-        env |= {"SUBAN_SMTP_HOST": "127.0.0.1", "SUBAN_SMTP_PORT": str(smtp.port),
-                "SUBAN_SMTP_TLS": "none", "SUBAN_SMTP_FROM": "萧县12345 <12345@example.cn>"}
-    return env
-
-
-class RecordingSleep:
-    def __init__(self):
-        self.waits: list[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
-        time.sleep(seconds)
-
+from tests.local_servers import (APPEAL, NAME, PHONE, RecordingGateway, RecordingSleep, server_env,
+                                 write_config)
 
 def make_notifier(tmp_path: Path, env: dict, **config) -> Notifier:
     loaded = load_config(write_config(tmp_path, **config), env=env)
@@ -433,11 +262,11 @@ def test_missing_variable_is_named(tmp_path):
     with pytest.raises(TemplateError, match="completionDeadline.*不是 ISO 8601"):
         notifier.notify_units("unit_overdue", ["housing"], APPEAL | {"completionDeadline": "下周"},
                               scope="pi-19:a")
-    with pytest.raises(ConfigError, match="模板 'no_such' 不存在"):
+    with pytest.raises(NotificationsError, match="模板 'no_such' 不存在"):
         notifier.notify_caller("no_such", APPEAL, scope="pi-20:a")
-    with pytest.raises(ConfigError, match="是发给单位的，不能发给来电人"):
+    with pytest.raises(NotificationsError, match="是发给单位的，不能发给来电人"):
         notifier.notify_caller("unit_dispatched", APPEAL, scope="pi-21:a")
-    with pytest.raises(ConfigError, match="目录中没有单位 'nosuchunit'"):
+    with pytest.raises(NotificationsError, match="目录中没有单位 'nosuchunit'"):
         notifier.notify_units("unit_dispatched", ["nosuchunit"], APPEAL, scope="pi-22:a")
 
 
@@ -470,7 +299,7 @@ def test_missing_variable_is_named(tmp_path):
 def test_bad_configuration_names_the_entry_and_the_problem(tmp_path, change, expected):
     path = write_config(tmp_path, units=change.get("units"), templates=change.get("templates"),
                         smtp=change.get("smtp"))
-    with pytest.raises(ConfigError, match=expected) as caught:
+    with pytest.raises(NotificationsError, match=expected) as caught:
         load_config(path, env={})
     assert str(path) in str(caught.value)
 
@@ -483,7 +312,7 @@ def test_bad_configuration_names_the_entry_and_the_problem(tmp_path, change, exp
      r"SUBAN_SMTP_FROM: 不是有效的发件地址"),
 ])
 def test_bad_environment_names_the_variable(tmp_path, env, expected):
-    with pytest.raises(ConfigError, match=expected):
+    with pytest.raises(NotificationsError, match=expected):
         load_config(write_config(tmp_path), env=env)
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from external_tasks.camunda import from_typed, from_typed_map, to_typed_map
 from external_tasks.deadlines import router
-from external_tasks.workdays import current_calendar
+from admin_data.workdays import HOLIDAYS
 from tests.conftest import wait_until
 
 KINDS = ("inquiry", "help", "complaint", "report", "suggestion")
@@ -122,7 +122,7 @@ def test_worker_sets_deadlines_from_the_table(engine, start_instance, run_worker
 
 def test_year_without_holiday_data_becomes_an_incident_naming_it(engine, start_instance,
                                                                 run_worker):
-    calendar = current_calendar()
+    calendar = HOLIDAYS.current()
     # 2027 until an admin adds it to holidays.yaml; then the next year still missing.
     year = next(year for year in range(2027, 2200) if not calendar.covers(year))
     instance = start_instance("test_deadlines", {
@@ -133,7 +133,8 @@ def test_year_without_holiday_data_becomes_an_incident_naming_it(engine, start_i
     message = incidents[0]["incidentMessage"]
     assert f"缺少{year}年的法定节假日" in message
     assert f"no statutory holiday data for {year}" in message
-    assert "deploy/config/holidays.yaml" in message
+    assert "admin_data/files/holidays.yaml" in message
+    assert message.startswith("管理数据有误")
     assert engine.get("/task", processInstanceId=instance["id"]) == []
     # An incident at once: the worker did not spend retries on missing admin data.
     task = engine.get("/external-task", processInstanceId=instance["id"])[0]

@@ -4,7 +4,7 @@ import textwrap
 
 import pytest
 
-from deploy import cli
+from cli import main
 from deploy.deployment import DeploymentRefused, deploy, model_files
 
 PROCESS = textwrap.dedent("""\
@@ -98,6 +98,8 @@ def test_deploy_command_prints_the_refusal_and_exits_non_zero(settings, engine, 
     for name, value in (settings.to_env() | {"SUBAN_MODELS_DIR": str(models)}).items():
         monkeypatch.setenv(name, value)
     before = deployment_count(engine)
-    assert cli.main(["deploy"]) == 1
+    with pytest.raises(SystemExit) as ended:
+        main(["deploy"])
+    assert ended.value.code == 1
     assert "oops.bpmn" in capsys.readouterr().err
     assert deployment_count(engine) == before

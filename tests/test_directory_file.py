@@ -1,7 +1,7 @@
 """The directory file is validated before anything reaches the engine."""
 import pytest
 
-from deploy.directory import DIRECTORY_FILE, DirectoryError, load_directory
+from admin_data.directory import DirectoryError, load_directory
 
 HEADER = "units:\n  - {id: countyleaders, name: 县领导, kind: leadership, demo_user: countyleaders01}\n"
 
@@ -13,19 +13,19 @@ def load(tmp_path, text):
 
 
 def test_shipped_directory_is_valid():
-    directory = load_directory(DIRECTORY_FILE)
+    directory = load_directory()
     assert len(directory.units) == len({unit.id for unit in directory.units})
 
 
 @pytest.mark.parametrize("row, expected", [
     ("  - {id: feng-cheng, name: 凤城街道, kind: subdistrict, demo_user: fc01}",
-     "units[1].id: 只能使用英文字母和数字"),
+     "units[1]（凤城街道）.id: 只能使用英文字母和数字"),
     ("  - {id: fengcheng, name: 凤城街道, kind: village, demo_user: fc01}",
-     "units[1].kind: 未知的单位类型"),
+     "units[1]（凤城街道）.kind: 未知的单位类型"),
     ("  - {id: fengcheng, kind: subdistrict, demo_user: fc01}",
-     "units[1].name: Missing data for required field."),
+     "units[1]（fengcheng）.name: 缺少必填项"),
     ("  - {id: countyleaders, name: 凤城街道, kind: subdistrict, demo_user: fc01}",
-     "units[1].id: 'countyleaders' 与 units[0].id 重复"),
+     "units[1]（凤城街道）.id: 'countyleaders' 与 units[0].id 重复"),
 ])
 def test_bad_unit_rows_are_named(tmp_path, row, expected):
     with pytest.raises(DirectoryError) as refused:
@@ -37,10 +37,10 @@ def test_leader_in_charge_of_unknown_unit_is_named(tmp_path):
     text = HEADER + "leaders:\n  - {id: l1, name: 县长, body: 县政府, in_charge_of: [nowhere]}\n"
     with pytest.raises(DirectoryError) as refused:
         load(tmp_path, text)
-    assert "leaders[0].in_charge_of: 目录中没有单位: nowhere" in str(refused.value)
+    assert "leaders[0]（县长）.in_charge_of: 目录中没有单位: nowhere" in str(refused.value)
 
 
 def test_broken_yaml_is_reported(tmp_path):
     with pytest.raises(DirectoryError) as refused:
         load(tmp_path, "units: [\n")
-    assert "not valid YAML" in str(refused.value)
+    assert "不是有效的 YAML" in str(refused.value)

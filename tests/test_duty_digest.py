@@ -8,17 +8,16 @@ import datetime as dt
 import pytest
 import yaml
 
-from connectors import ConfigError, Notifier, Outbox, load_config
+from connectors import NotificationsError, Notifier, Outbox, load_config
 from deploy.deployment import deploy
-from deploy.settings import REPO_ROOT
+from admin_data.environment import REPO_ROOT
 from external_tasks import duty_digest, notify
 from external_tasks.camunda import EngineClient, LockedTask, from_typed
-from external_tasks.duty_roster import ROSTER_FILE, DutySlot, load_roster
-from external_tasks.workdays import SHANGHAI
+from admin_data.duty_roster import DutySlot, load_roster
+from admin_data.workdays import SHANGHAI
 from tests.appeal_driver import AppealDriver
 from tests.conftest import wait_until
-from tests.test_connectors import (  # noqa: F401 - gateway and smtp are fixtures used here
-    RecordingSleep, gateway, server_env, smtp, write_config)
+from tests.local_servers import RecordingSleep, server_env, write_config
 
 DIGEST_MODEL = REPO_ROOT / "bpmn" / "hotline_duty_digest.bpmn"
 #: The real model deployed under a test key, so that this test's worker, not the stack's
@@ -77,7 +76,7 @@ def config_file(tmp_path, leaders: dict, templates: dict | None = None):
      "templates.leader_bad.subject: 单位消息需要主题"),
 ])
 def test_bad_leader_channels_and_templates_are_named(tmp_path, leaders, templates, message):
-    with pytest.raises(ConfigError, match=message):
+    with pytest.raises(NotificationsError, match=message):
         load_config(config_file(tmp_path, leaders, templates))
 
 
@@ -85,7 +84,7 @@ def test_bad_leader_channels_and_templates_are_named(tmp_path, leaders, template
 
 def latest_ended_slot() -> DutySlot:
     now = dt.datetime.now(SHANGHAI)
-    ended = [slot for slot in load_roster(ROSTER_FILE) if slot.end <= now]
+    ended = [slot for slot in load_roster() if slot.end <= now]
     assert ended, "the shipped roster has no slot that has ended: add one to duty_roster.yaml"
     return max(ended, key=lambda slot: slot.end)
 

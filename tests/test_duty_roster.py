@@ -3,8 +3,8 @@ import datetime as dt
 
 import pytest
 
-from external_tasks.duty_roster import ROSTER_FILE, RosterError, duty_leader_at, load_roster
-from external_tasks.workdays import SHANGHAI
+from admin_data.duty_roster import RosterError, duty_leader_at, load_roster
+from admin_data.workdays import SHANGHAI
 from tests.appeal_driver import AppealDriver
 from tests.conftest import wait_until
 
@@ -18,7 +18,7 @@ def roster(tmp_path, rows: str):
 
 
 def test_shipped_roster_is_valid_and_tuesday_to_friday():
-    slots = load_roster(ROSTER_FILE)
+    slots = load_roster()
     assert slots
     assert {slot.start.isoweekday() for slot in slots} <= {2, 3, 4, 5}
     assert all((slot.start.hour, slot.end.hour) == (9, 10) for slot in slots)

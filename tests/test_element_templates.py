@@ -10,9 +10,9 @@ import xml.etree.ElementTree as ElementTree
 import pytest
 
 from deploy.deployment import model_files
-from deploy.settings import REPO_ROOT
+from admin_data.environment import REPO_ROOT
 from deploy.templates import (TEMPLATES_FILE, TemplateSourceError, element_templates, labelled,
-                              misfits, render, template_misfit)
+                              misfits, templates_json, template_misfit)
 from external_tasks import build_router
 from external_tasks.runtime import TaskRouter
 
@@ -41,7 +41,7 @@ def template(template_id: str) -> dict:
 
 
 def test_checked_in_templates_are_what_the_workers_say():
-    expected = render(element_templates())
+    expected = templates_json(element_templates())
     actual = TEMPLATES_FILE.read_text(encoding="utf-8") if TEMPLATES_FILE.exists() else ""
     diff = "".join(list(difflib.unified_diff(actual.splitlines(True), expected.splitlines(True),
                                              "checked in", "from the workers"))[:80])

@@ -2,8 +2,8 @@
 deadline, the hotline centre approves or rejects, and the deadline and the unit's timers move."""
 import datetime as dt
 
-from external_tasks.deadlines import extend_deadline
-from external_tasks.workdays import SHANGHAI, WorkdayCalendar
+from external_tasks.deadlines import extended_deadline
+from admin_data.workdays import SHANGHAI, WorkdayCalendar
 from tests.conftest import wait_until
 
 
@@ -35,7 +35,7 @@ def test_approved_extension_moves_the_deadline_and_the_timer(appeals):
     ask(appeals, number, 5)
     review = appeals.task(number, "hotline01", "Task_ReviewExtension")
     proposed = appeals.task_variables("hotline01", review)["extensionProposedDeadline"]["value"]
-    expected = extend_deadline(before, 5, WorkdayCalendar.from_file())
+    expected = extended_deadline(before, 5, WorkdayCalendar.from_file())
     assert dt.datetime.fromisoformat(proposed) == expected
     appeals.work(number, "hotline01", "Task_ReviewExtension", extensionGranted=True,
                  extensionDecisionNote="理由充分, 同意延期5个工作日")
@@ -100,5 +100,5 @@ def test_extension_is_counted_in_working_days_across_a_holiday():
     calendar = WorkdayCalendar.from_file()
     deadline = dt.datetime(2026, 9, 29, 23, 59, 59, tzinfo=SHANGHAI)
     # 9.30 (1), 10.8 (2), 10.9 (3), 10.10 Saturday make-up day (4), 10.12 (5)
-    assert extend_deadline(deadline, 5, calendar) == \
+    assert extended_deadline(deadline, 5, calendar) == \
         dt.datetime(2026, 10, 12, 23, 59, 59, tzinfo=SHANGHAI)

@@ -12,15 +12,19 @@ import pytest
 import requests
 
 from connectors import Outbox, sent_log_path
-from console.outbox import PROCESS_KEY, SETTLE_S, STARTED, IntakeOutbox, outbox_path
-from deploy import cli, stack
+from console.outbox import IntakeOutbox, SETTLE_S, STARTED, outbox_path
+from cli import operations
+from deploy import stack
 from deploy.postgres import ThrowawayPostgres
-from deploy.settings import Settings
+from admin_data.environment import Settings
 from tests.appeal_driver import unique_phone
-from tests.appeal_load import (  # noqa: F401 - sms_gateway is a fixture used here
-    APPEAL, CALLER_SMS, ENGINE, WORKERS, caller_sms_by_number, instances_by_number, kill_hard,
-    new_numbers, sms_gateway, start_appeal, wait_for_expected_state)
+from tests.appeal_load import (
+    APPEAL, ENGINE, WORKERS, caller_sms_by_number, instances_by_number, kill_hard, new_numbers,
+    start_appeal, wait_for_expected_state)
+from tests.local_servers import CALLER_SMS
 from tests.conftest import free_port, stack_settings, wait_until
+from external_tasks.appeal import APPEAL_PROCESS
+from external_tasks.camunda import EngineClient
 
 [CONSOLE] = (item for item in stack.COMPONENTS if item.name == "console")
 #: Short locks and quick retries, so that a fault heals within a test.
@@ -39,8 +43,8 @@ def own_stack(tmp_path_factory, sms_gateway) -> Settings:
                                   **FAST_WORKERS)
         try:
             stack.start(settings, ENGINE)
-            cli.deploy_models(settings)
-            cli.sync_directory(settings)
+            operations.deploy_models(settings)
+            operations.sync_directory(settings)
             stack.start(settings, CONSOLE)
             yield settings
         finally:
@@ -115,7 +119,7 @@ class CompletionHoldingProxy:
 
 def test_killed_worker_tasks_are_taken_again_after_their_lock_and_sms_go_out_once(
         own_stack, workers, sms_gateway):
-    engine = cli.admin_client(own_stack)
+    engine = EngineClient.as_admin(own_stack)
     proxy = CompletionHoldingProxy(own_stack.engine_port, held_topic="send-notification")
     try:
         doomed = workers(dataclasses.replace(own_stack, engine_port=proxy.port))
@@ -142,7 +146,7 @@ def test_killed_worker_tasks_are_taken_again_after_their_lock_and_sms_go_out_onc
         assert done["workerId"].endswith(f"-{successor}") and str(doomed) not in done["workerId"]
     sent_log = Outbox(sent_log_path(own_stack))
     for instance in engine.post("/history/process-instance", {
-            "processDefinitionKey": PROCESS_KEY, "processInstanceBusinessKeyIn": numbers}):
+            "processDefinitionKey": APPEAL_PROCESS, "processInstanceBusinessKeyIn": numbers}):
         [row] = [row for row in sent_log.entries(f"{instance['id']}:")
                  if row["template"] == "caller_received"]
         assert (row["status"], row["attempts"]) == ("sent", 1)
@@ -160,7 +164,7 @@ def test_engine_killed_during_a_load_every_appeal_arrives_once(own_stack, worker
     """N appeals through the console; the engine dies after the first few; the rest are queued
     (202). After the restart the console's relay starts them, the workers redo what they held."""
     workers()
-    engine = cli.admin_client(own_stack)
+    engine = EngineClient.as_admin(own_stack)
     answers: list[tuple[int, str]] = []
 
     def load():
@@ -196,7 +200,7 @@ def test_failing_and_hanging_gateway_incident_then_one_sms_after_the_retry(
     notifications.yaml): retries with backoff within each delivery and between the task's
     attempts, then an incident. Once the gateway answers again, the operator's retry sends once."""
     workers()
-    engine = cli.admin_client(own_stack)
+    engine = EngineClient.as_admin(own_stack)
     task_attempts, calls_per_attempt = int(own_stack.worker_retries), 3
     sms_gateway.fail_next(1, status=500, path=CALLER_SMS)
     sms_gateway.hang_next(1, seconds=11.0, path=CALLER_SMS)

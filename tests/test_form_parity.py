@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 from console.form_schema import FORMS_DIR, input_components, schema_for_form
-from deploy.settings import REPO_ROOT
+from admin_data.environment import REPO_ROOT
 
 MODELING = REPO_ROOT / "deploy" / "modeling"
 SAMPLES = {"callerPhone": "13912345678", "newLeadUnit": "longhe", "leadUnit": "longhe"}

@@ -11,13 +11,11 @@ import pytest
 import requests
 
 from console import create_app
-from console.outbox import (CLAIM_S, PROCESS_KEY, QUEUED, STARTED, IntakeOutbox, IntakeRelay,
-                            outbox_path)
+from console.outbox import CLAIM_S, IntakeOutbox, IntakeRelay, QUEUED, STARTED, outbox_path
+from external_tasks.appeal import APPEAL_PROCESS
 from tests.conftest import free_port, wait_until
+from tests.helpers import INTAKE_APPEAL
 
-APPEAL = {"kind": "complaint", "categoryCode": "construction.propertyService",
-          "title": "小区物业不清理垃圾", "content": "小区楼道垃圾堆积一周无人清理, 物业不作为",
-          "township": "fengcheng", "callerName": "王小明", "callerPhone": "13912345678"}
 
 
 class ProcessKilled(BaseException):
@@ -37,7 +35,7 @@ def console_without_engine(settings, engine_port: int, outbox_file):
 
 
 def post_appeal(client, settings, **fields):
-    return client.post("/api/v1/appeals", json=APPEAL | fields,
+    return client.post("/api/v1/appeals", json=INTAKE_APPEAL | fields,
                        headers={"Authorization": f"Bearer {settings.api_token}"})
 
 
@@ -57,7 +55,7 @@ def status_of(client, settings, number: str) -> dict:
 
 def instances_of(engine, number: str) -> list[dict]:
     return engine.get("/history/process-instance", processInstanceBusinessKey=number,
-                      processDefinitionKey=PROCESS_KEY)
+                      processDefinitionKey=APPEAL_PROCESS)
 
 
 @pytest.fixture
@@ -66,7 +64,7 @@ def down_console(settings, tmp_path):
 
 
 def test_engine_up_appeal_starts_at_once_and_the_outbox_keeps_no_caller_data(settings, engine):
-    response = requests.post(f"{settings.console_url}/api/v1/appeals", json=APPEAL, timeout=30,
+    response = requests.post(f"{settings.console_url}/api/v1/appeals", json=INTAKE_APPEAL, timeout=30,
                              headers={"Authorization": f"Bearer {settings.api_token}"})
     assert response.status_code == 201, response.text
     number = response.json()["appealNumber"]
@@ -82,8 +80,8 @@ def test_engine_down_appeal_is_queued_then_started_once(settings, engine, down_c
 
     queued = status_of(down_console, settings, number)
     assert queued["status"] == "queued" and queued["currentSteps"] == []
-    assert queued["variables"]["title"] == APPEAL["title"]
-    assert APPEAL["callerPhone"] not in str(queued), "the queued status shows no caller data"
+    assert queued["variables"]["title"] == INTAKE_APPEAL["title"]
+    assert INTAKE_APPEAL["callerPhone"] not in str(queued), "the queued status shows no caller data"
     received = queued["variables"]["receivedAt"]
     assert instances_of(engine, number) == []
 

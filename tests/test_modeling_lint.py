@@ -13,22 +13,14 @@ import subprocess
 import pytest
 
 from deploy.model_checks import bpmnlint, ensure_tools, lint_forms, run_tool
-from deploy.settings import REPO_ROOT
+from admin_data.environment import REPO_ROOT
 from deploy.templates import TEMPLATES_FILE
+from tests.helpers import BROKEN_BPMN
 
 BPMN_FILES = sorted((REPO_ROOT / "bpmn").glob("*.bpmn"))
 FORM_FILES = sorted((REPO_ROOT / "forms").glob("*.form"))
 
 #: An executable process without historyTimeToLive (refused by the 7.24 engine) and a diagram.
-BROKEN_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-    xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="Definitions_Broken"
-    targetNamespace="http://bpmn.io/schema/bpmn">
-  <bpmn:process id="broken" isExecutable="true">
-    <bpmn:startEvent id="StartEvent_Alone" name="已开始" />
-  </bpmn:process>
-</bpmn:definitions>
-"""
 
 
 @pytest.fixture(scope="module")

@@ -6,11 +6,10 @@ import pytest
 
 from connectors import Notifier, Outbox, load_config
 from external_tasks import notify
-from external_tasks.camunda import LockedTask, from_typed
-from external_tasks.runtime import IncidentError
+from external_tasks.camunda import from_typed
 from tests.conftest import wait_until
-from tests.test_connectors import (  # noqa: F401 - gateway is a fixture used here too
-    APPEAL, NAME, PHONE, RecordingSleep, gateway, write_config)
+from tests.local_servers import APPEAL, NAME, PHONE, RecordingSleep, write_config
+from tests.helpers import locked_task
 
 HANDLER = notify.router.handlers["send-notification"]
 
@@ -40,13 +39,6 @@ def fast_notifier(gateway, tmp_path):
     notify.use_notifier(None)
 
 
-def locked_task(variables: dict, process_instance_id: str = "pi-direct",
-                activity_instance_id: str = "Task_Notify:direct-1") -> LockedTask:
-    return LockedTask(id="task-1", topic="send-notification", business_key="TEST-direct",
-                      process_instance_id=process_instance_id, process_definition_key="test_notify",
-                      activity_id="Task_Notify", activity_instance_id=activity_instance_id,
-                      retries=None, variables=variables, create_time=None, lock_expiration=None,
-                      extension_properties={})
 
 
 def deliver(variables: dict, **identity) -> dict:
@@ -152,15 +144,17 @@ def test_appeal_without_co_units_sends_nothing(gateway, fast_notifier):
 ])
 def test_bad_model_or_data_is_an_incident_naming_the_cause(gateway, fast_notifier, variables,
                                                           message):
-    with pytest.raises(IncidentError, match=message):
+    with pytest.raises(Exception, match=message) as failed:
         deliver(APPEAL | variables)
+    assert HANDLER.no_retry_mends(failed.value)
     assert gateway.requests == []
 
 
 def test_a_refused_message_is_an_incident(gateway, fast_notifier):
     gateway.fail_next(1, status=403)
-    with pytest.raises(IncidentError, match="refused the message: 403"):
+    with pytest.raises(Exception, match="refused the message: 403") as failed:
         deliver(APPEAL | {"template": "caller_received", "audience": "caller"})
+    assert HANDLER.no_retry_mends(failed.value)
     assert len(gateway.to("/sms")) == 1
 
 

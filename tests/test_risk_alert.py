@@ -10,9 +10,8 @@ from connectors import Notifier, Outbox, load_config
 from external_tasks import notify, risk_alert
 from external_tasks.camunda import from_typed
 from tests.conftest import wait_until
-from tests.test_connectors import (  # noqa: F401 - gateway is a fixture used here too
-    RecordingSleep, gateway, write_config)
-from tests.test_notify_worker import locked_task
+from tests.local_servers import RecordingSleep, write_config
+from tests.helpers import locked_task
 
 DUTY_LEADER = "leaderurban"
 RISKY = {"appealNumber": "XS20261127-0099", "kind": "complaint", "title": "工地围墙倒塌",

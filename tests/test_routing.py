@@ -3,17 +3,16 @@ import csv
 
 import pytest
 
-from deploy.directory import load_directory
+from admin_data.directory import load_directory
 from external_tasks import routing, scope_check
 from external_tasks.camunda import from_typed
-from external_tasks.routing import (AMBIGUOUS, AMBIGUOUS_LOCATION, FOUND, MATTER, OK, TERRITORY,
-                                    UNKNOWN, UNKNOWN_CATEGORY, UNKNOWN_LOCATION, GazetteerError,
-                                    TaxonomyError, find_township, load_gazetteer, load_taxonomy,
-                                    propose_route)
-from external_tasks.runtime import IncidentError, TaskRouter
-from external_tasks.scope_check import load_scope_rules
+from external_tasks.routing import AMBIGUOUS, AMBIGUOUS_LOCATION, FOUND, OK, TERRITORY, UNKNOWN, UNKNOWN_CATEGORY, UNKNOWN_LOCATION, propose_route
+from admin_data.taxonomy import MATTER, TaxonomyError, load_taxonomy
+from admin_data.gazetteer import GazetteerError, find_township, load_gazetteer
+from external_tasks.runtime import TaskRouter
+from admin_data.scope_rules import load_scope_rules
 from tests.conftest import wait_until
-from tests.test_scope_check import TIPDM_DIR
+from tests.helpers import TIPDM_DIR
 
 
 @pytest.fixture(scope="module")
@@ -299,14 +298,6 @@ def test_bad_gazetteer_entries_are_named(tmp_path, text, expected):
 def test_broken_yaml_is_reported(tmp_path):
     with pytest.raises(TaxonomyError, match="不是有效的 YAML"):
         load_taxonomy(write(tmp_path, "taxonomy.yaml", "categories: [\n"), small_directory(tmp_path))
-
-
-def test_a_broken_admin_file_raises_an_incident(monkeypatch):
-    def broken():
-        raise TaxonomyError("taxonomy.yaml:\n  categories[0].leaves: 缺少必填项")
-    monkeypatch.setattr(routing, "current_taxonomy", broken)
-    with pytest.raises(IncidentError, match="(?s)派单配置文件有误.*categories\\[0\\].leaves"):
-        routing.route_appeal(categoryCode="labour.wageArrears")
 
 
 # -- against the real engine -------------------------------------------------------------------

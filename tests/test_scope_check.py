@@ -1,21 +1,16 @@
 """受理范围: emergencies and excluded matters are flagged, ordinary appeals are not."""
 import csv
-import os
-import time
 
 import pytest
 
-from deploy.settings import REPO_ROOT
 from external_tasks import scope_check
 from external_tasks.camunda import from_typed
-from external_tasks.runtime import IncidentError
-from external_tasks.scope_check import (EMERGENCY, EXCLUDED, IN_SCOPE, IN_SCOPE_REASON,
-                                        ScopeRulesError, check_appeal,
-                                        current_scope_rules, load_scope_rules)
+from external_tasks.scope_check import EMERGENCY, EXCLUDED, IN_SCOPE, IN_SCOPE_REASON, check_appeal
+from admin_data.scope_rules import ScopeRulesError, load_scope_rules
 from tests.conftest import wait_until
+from tests.helpers import TIPDM_DIR
 
 #: Real labelled citizen messages (2020 TipDM Cup C); read in place, never copied into the project.
-TIPDM_DIR = REPO_ROOT.parent / "shared" / "data" / "tipdm2020c"
 
 EXCLUDED_MATTERS = {"litigation", "arbitration", "discipline", "reconsideration", "petition",
                     "statesecret", "tradesecret", "privacy", "publicorder"}
@@ -195,23 +190,6 @@ def test_bad_rule_entries_are_named(tmp_path, entry, expected):
 def test_broken_yaml_is_reported(tmp_path):
     with pytest.raises(ScopeRulesError, match="不是有效的 YAML"):
         load_scope_rules(write_rules(tmp_path, "matters: [\n"))
-
-
-def test_an_edited_rules_file_is_read_again(tmp_path):
-    path = write_rules(tmp_path, HEADER + GOOD_MATTER)
-    assert current_scope_rules(path).matter("arbitration").name == "仲裁"
-    path.write_text(HEADER + GOOD_MATTER.replace("name: 仲裁", "name: 劳动仲裁"), "utf-8")
-    later = time.time() + 5  # a save within the same clock tick still counts as a change
-    os.utime(path, (later, later))
-    assert current_scope_rules(path).matter("arbitration").name == "劳动仲裁"
-
-
-def test_a_broken_rules_file_raises_an_incident(monkeypatch):
-    def broken():
-        raise ScopeRulesError("scope_rules.yaml:\n  matters[0].patterns: 缺少必填项")
-    monkeypatch.setattr(scope_check, "current_scope_rules", broken)
-    with pytest.raises(IncidentError, match="(?s)受理范围规则文件有误.*matters\\[0\\].patterns"):
-        scope_check.check_scope(content="已申请仲裁")
 
 
 # -- against the real engine -------------------------------------------------------------------

@@ -1,7 +1,6 @@
 """`suban up` / `down` / `status` as an operator runs them: a second, separate stack."""
 import os
 import shutil
-import subprocess
 import sys
 import socket
 
@@ -9,14 +8,11 @@ import psutil
 import pytest
 
 from deploy import stack
-from deploy.settings import REPO_ROOT, Settings
+from admin_data.environment import Settings
 from tests.conftest import TESTS, stack_settings
+from tests.helpers import run_suban
 
 
-def suban(settings: Settings, *args: str, env: dict | None = None, timeout: float = 400):
-    environment = os.environ | settings.to_env() | (env or {})
-    return subprocess.run([sys.executable, "-m", "deploy.cli", *args], cwd=REPO_ROOT,
-                          env=environment, capture_output=True, text=True, timeout=timeout)
 
 
 def recorded_pids(settings: Settings) -> dict[str, int]:
@@ -28,11 +24,11 @@ def recorded_pids(settings: Settings) -> dict[str, int]:
 def second_stack(tmp_path, settings):
     own = stack_settings(tmp_path / "second")
     yield own
-    suban(own, "down")
+    run_suban(own, "down")
 
 
 def test_up_is_idempotent_and_down_leaves_no_process(second_stack):
-    first = suban(second_stack, "up")
+    first = run_suban(second_stack, "up")
     assert first.returncode == 0, first.stderr
     assert "宿事速办 is up" in first.stdout
     assert "hotline01 / demo" in first.stdout
@@ -41,23 +37,23 @@ def test_up_is_idempotent_and_down_leaves_no_process(second_stack):
     processes = [psutil.Process(pid) for pid in pids.values()]
     family = {child.pid for process in processes for child in process.children(recursive=True)}
 
-    again = suban(second_stack, "up")
+    again = run_suban(second_stack, "up")
     assert again.returncode == 0, again.stderr
     assert again.stderr.count("already running") == 3
     assert "0 change(s) in the engine" in again.stderr
     assert recorded_pids(second_stack) == pids
 
-    status = suban(second_stack, "status")
+    status = run_suban(second_stack, "status")
     assert status.returncode == 0 and status.stdout.count("running (pid") == 3
 
-    down = suban(second_stack, "down")
+    down = run_suban(second_stack, "down")
     assert down.returncode == 0, down.stderr
     for pid in set(pids.values()) | family:
         assert not psutil.pid_exists(pid) or \
             psutil.Process(pid).status() == psutil.STATUS_ZOMBIE, f"pid {pid} survived down"
     assert not stack.port_in_use(second_stack.engine_port)
     assert not stack.port_in_use(second_stack.console_port)
-    assert suban(second_stack, "status").returncode == 3
+    assert run_suban(second_stack, "status").returncode == 3
     assert list((second_stack.data_dir / "logs").glob("*.log"))
 
 
@@ -67,7 +63,7 @@ def test_port_taken_names_the_port_and_the_setting(tmp_path):
         taken.listen()
         port = taken.getsockname()[1]
         own = stack_settings(tmp_path / "busy", SUBAN_ENGINE_PORT=str(port))
-        result = suban(own, "up")
+        result = run_suban(own, "up")
     assert result.returncode == 1
     assert f"port {port} is already in use" in result.stderr
     assert "SUBAN_ENGINE_PORT" in result.stderr
@@ -79,7 +75,7 @@ def test_missing_java_says_what_to_install(tmp_path):
     bare.mkdir()
     os.symlink(sys.executable, bare / "python3")
     own = stack_settings(tmp_path / "nojava")
-    result = suban(own, "up", env={"PATH": str(bare)})
+    result = run_suban(own, "up", env={"PATH": str(bare)})
     assert result.returncode == 1
     assert "'java' was not found" in result.stderr
     assert "openjdk-17" in result.stderr
@@ -88,7 +84,7 @@ def test_missing_java_says_what_to_install(tmp_path):
 def test_wrong_credentials_give_a_clear_message(settings):
     # An account that does not exist: after a failed login the engine refuses further logins of
     # an existing user for a while, and the supervision tests log in as every demo user.
-    result = suban(settings, "deploy", env={"SUBAN_ADMIN_USER": "no-such-admin",
+    result = run_suban(settings, "deploy", env={"SUBAN_ADMIN_USER": "no-such-admin",
                                             "SUBAN_ADMIN_PASSWORD": "wrong-password",
                                             "SUBAN_MODELS_DIR": str(TESTS)})
     assert result.returncode == 1

@@ -1,12 +1,11 @@
 """三级督办 on the real engine: each trigger, each level, escalation 1 → 2 → 3 with deputies'
 opinions, the escalation timer, supervision on request and its refusals."""
 import pytest
-import requests
 
 from tests.conftest import wait_until
+from tests.helpers import LEADER_OF_FENGCHENG, request_supervision
 
-#: 副县长(分管城乡建设) has 凤城街道 in `in_charge_of` (deploy/config/directory.yaml).
-LEADER_OF_FENGCHENG = "leaderurban"
+#: 副县长(分管城乡建设) has 凤城街道 in `in_charge_of` (admin_data/files/directory.yaml).
 
 
 def supervisions(appeals, number, count=1, finished=True):
@@ -23,10 +22,6 @@ def order_shown(appeals, number, user):
     return {key: item["value"] for key, item in appeals.task_variables(user, order).items()}
 
 
-def post_request(appeals, number, body, token=None):
-    return requests.post(
-        f"{appeals.settings.console_url}/api/v1/appeals/{number}/supervisions", json=body,
-        headers={"Authorization": f"Bearer {token or appeals.settings.api_token}"}, timeout=30)
 
 
 @pytest.mark.parametrize("timer, trigger", [
@@ -121,7 +116,7 @@ def test_unsatisfied_reasonable_appeal_is_supervised_while_redispatched(appeals)
 def test_hotline_centre_requests_leader_supervision_of_a_hard_case(appeals):
     number = appeals.submit()
     appeals.task(number, "fengcheng01", "Task_SignForAppeal")
-    response = post_request(appeals, number, {"reason": "涉及多部门, 小区物业长期缺位, 属重大疑难件"})
+    response = request_supervision(appeals, number, {"reason": "涉及多部门, 小区物业长期缺位, 属重大疑难件"})
     assert response.status_code == 202, response.text
     assert response.json() == {"appealNumber": number, "level": 3}
     shown = order_shown(appeals, number, LEADER_OF_FENGCHENG)
@@ -134,7 +129,7 @@ def test_hotline_centre_requests_leader_supervision_of_a_hard_case(appeals):
 def test_supervision_of_a_closed_appeal_is_refused(appeals):
     number = appeals.submit(kind="inquiry", answeredOnCall=True, answer="可到县政务服务中心办理。")
     appeals.closed(number)
-    response = post_request(appeals, number, {"level": 1, "reason": "请核实答复是否准确"})
+    response = request_supervision(appeals, number, {"level": 1, "reason": "请核实答复是否准确"})
     assert response.status_code == 409
     assert "已办结" in response.json()["errors"]["number"][0]
 
@@ -146,11 +141,11 @@ def test_supervision_of_a_closed_appeal_is_refused(appeals):
     ({"reason": "急"}, "reason", "4 到 1000"),
 ])
 def test_bad_supervision_requests_name_the_field(appeals, body, field, words):
-    response = post_request(appeals, "XS20261127-9999", body)
+    response = request_supervision(appeals, "XS20261127-9999", body)
     assert response.status_code == 400
     assert words in response.json()["errors"][field][0]
 
 
 def test_supervision_of_an_unknown_appeal_is_not_found(appeals):
-    response = post_request(appeals, "XS20260101-9999", {"reason": "重大疑难件请督办"})
+    response = request_supervision(appeals, "XS20260101-9999", {"reason": "重大疑难件请督办"})
     assert response.status_code == 404

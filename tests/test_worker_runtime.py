@@ -236,7 +236,7 @@ def test_incident_error_skips_the_retries(engine, start_instance, run_worker):
     @router.task("test-check", retries=5)
     def check(documents: str):
         attempts.append(documents)
-        raise IncidentError("2027 年节假日数据缺失: 请在 deploy/config/holidays.yaml 中补充")
+        raise IncidentError("2027 年节假日数据缺失: 请在 holidays.yaml 中补充")
 
     instance = start_instance("test_outcomes", {"documents": "齐全"})
     run_worker(router)

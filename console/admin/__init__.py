@@ -13,11 +13,11 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, vali
 from werkzeug.exceptions import NotFound
 
 from console.admin import auth, dmn_table
-from console.admin.files import (FILES, TIME_LIMITS, AdminFile, Refused, fingerprint,
+from console.admin.files import (FILES, TIME_LIMITS, EditableFile, Refused, fingerprint,
                                  preview_deadlines, save)
 from console.admin.store import AdminStore
 from console.api import api
-from deploy.settings import Settings
+from admin_data.environment import Settings
 from external_tasks.deadlines import DIFFICULTIES, KINDS, URGENCIES
 
 admin = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
@@ -68,27 +68,27 @@ class FileFormSchema(ReasonSchema):
         ["preview", "save"], error="未知的操作"))
 
 
-def _admin_file(name: str) -> AdminFile:
+def _admin_file(name: str) -> EditableFile:
     admin_file = FILES.get(name)
     if admin_file is None:
         raise NotFound(f"没有管理文件 {name}")
     return admin_file
 
 
-def _version(admin_file: AdminFile, version_id: int) -> dict:
+def _version(admin_file: EditableFile, version_id: int) -> dict:
     version = store().version(admin_file.name, version_id)
     if version is None:
         raise NotFound(f"{admin_file.title}没有版本 {version_id}")
     return version
 
 
-def _editor_url(admin_file: AdminFile) -> str:
+def _editor_url(admin_file: EditableFile) -> str:
     if admin_file is TIME_LIMITS:
         return url_for("admin.time_limits")
     return url_for("admin.edit_file", name=admin_file.name)
 
 
-def _version_page(admin_file: AdminFile, version: dict, errors: dict) -> str:
+def _version_page(admin_file: EditableFile, version: dict, errors: dict) -> str:
     current = admin_file.path(settings()).read_bytes().decode("utf-8")
     content = version["content"].decode("utf-8")
     return render_template("admin/version.html", admin_file=admin_file, version=version,
@@ -100,7 +100,7 @@ def _diff(before: str, after: str) -> list[str]:
                                      lineterm="", n=2))
 
 
-def _sample(admin_file: AdminFile, form) -> tuple[dict, dict]:
+def _sample(admin_file: EditableFile, form) -> tuple[dict, dict]:
     """The preview's sample appeal from the form (fields `sample-<name>`), and its errors."""
     schema = Schema.from_dict(admin_file.sample)(unknown=EXCLUDE)
     raw = {key.removeprefix("sample-"): value for key, value in form.items()

@@ -20,9 +20,9 @@ from flask import (Blueprint, Flask, abort, current_app, flash, redirect, render
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from console.api import http_refusal
-from console.api import engine_client as engine
-from deploy.directory import ID_PATTERN, LEADERS_GROUP, load_directory
-from deploy.settings import Settings
+from console.api import admin_engine as engine
+from admin_data.directory import ID_PATTERN, LEADERS_GROUP, DIRECTORY
+from admin_data.environment import Settings
 from external_tasks.camunda import EngineError
 
 ADMIN, HOTLINE, LEADER, READ_ONLY = "admin", "hotline", "leader", "readonly"
@@ -53,7 +53,7 @@ class ConsoleUser(flask_login.UserMixin):
 
 
 def roles_of(groups: set[str]) -> tuple[str, ...]:
-    hotline_groups = {unit.id for unit in load_directory().units if unit.kind == HOTLINE_KIND}
+    hotline_groups = {unit.id for unit in DIRECTORY.current().units if unit.kind == HOTLINE_KIND}
     roles = [role for role, member in ((ADMIN, ENGINE_ADMIN_GROUP in groups),
                                        (HOTLINE, bool(groups & hotline_groups)),
                                        (LEADER, LEADERS_GROUP in groups)) if member]
@@ -155,7 +155,7 @@ def forbidden(error):
 
 
 @auth.app_errorhandler(EngineError)
-def engine_unavailable(error: EngineError):
+def engine_unavailable_page(error: EngineError):
     current_app.logger.error("engine call failed: %s", error)
     return render_template("admin/error.html", title="流程引擎暂不可用",
                            message=f"请稍后重试 (engine unavailable): {error}"), 503

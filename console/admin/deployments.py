@@ -23,7 +23,7 @@ from werkzeug.exceptions import NotFound
 
 from console.admin import ReasonSchema, admin, settings, store, user_id
 from console.admin import dmn_table
-from console.admin.files import TIME_LIMITS, engine_client
+from console.admin.files import TIME_LIMITS
 from deploy.deployment import (BPMN_NAMESPACE, DEPLOYMENT_NAME, DeploymentRefused, check_file,
                                deploy)
 from deploy.form_options import sync_form_options
@@ -103,14 +103,14 @@ def _uploads(root: Path) -> tuple[list[Path], list[str]]:
 
 @admin.get("/deploy")
 def deploy_page():
-    client = engine_client(settings())
+    client = EngineClient.as_admin(settings())
     return render_template("admin/deploy.html", deployments=deployments(client),
                            migrations=migration_candidates(client), problems=[], reason="")
 
 
 @admin.post("/deploy")
 def upload_models():
-    client = engine_client(settings())
+    client = EngineClient.as_admin(settings())
     form = request.form.to_dict()
 
     def refused(problems: list[str]):
@@ -268,7 +268,7 @@ def _definition(client: EngineClient, definition_id: str) -> dict:
 
 @admin.get("/migration")
 def migration_report():
-    client = engine_client(settings())
+    client = EngineClient.as_admin(settings())
     source = _definition(client, request.args.get("source", ""))
     target = client.get("/process-definition/key/" + source["key"])  # the latest version
     if target["id"] == source["id"]:
@@ -280,7 +280,7 @@ def migration_report():
 
 @admin.post("/migration")
 def migrate():
-    client = engine_client(settings())
+    client = EngineClient.as_admin(settings())
     form = request.form.to_dict() | {"instances": request.form.getlist("instances")}
     source = _definition(client, form.get("source", ""))
     target = _definition(client, form.get("target", ""))

@@ -19,26 +19,29 @@ from pathlib import Path
 
 from marshmallow import fields, validate
 
-from connectors.config import ConfigError, load_config
-from connectors.templates import LEADER_FIELDS, TemplateError, message_fields, render
+from admin_data.assessment import load_assessment_config
+from admin_data.directory import Directory, DirectoryError, load_directory
+from admin_data.duty_roster import duty_leader_at, load_roster
+from admin_data.environment import Settings
+from admin_data.gazetteer import load_gazetteer
+from admin_data.loader import AdminDataError, ConfigFileError
+from admin_data.notifications import LEADER_FIELDS
+from admin_data.taxonomy import load_taxonomy
+from admin_data.workdays import SHANGHAI, CalendarDataMissing, WorkdayCalendar, load_overrides
+from connectors.config import load_config
+from connectors.templates import TemplateError, message_fields, render
 from console.admin import dmn_table
 from console.admin.store import AdminStore
-from deploy.admin_files import ConfigFileError
 from deploy.deployment import DEPLOYMENT_NAME, DeploymentRefused, deploy
-from deploy.directory import Directory, DirectoryError, DirectorySync, load_directory
-from deploy.settings import Settings
+from deploy.directory_sync import DirectorySync
 from external_tasks.camunda import EngineClient, EngineError
 from external_tasks.deadlines import TimeLimits, compute_deadlines, evaluate_time_limits
-from external_tasks.duty_roster import duty_leader_at, load_roster
-from external_tasks.runtime import IncidentError
 from external_tasks.risk_alert import risk_words_in
-from external_tasks.routing import load_gazetteer, load_taxonomy, propose_route
-from external_tasks.workdays import (SHANGHAI, CalendarDataMissing, HolidayFileError,
-                                     WorkdayCalendar, current_calendar, load_overrides)
-from assessment.config import load_assessment_config
+from external_tasks.routing import propose_route
+from external_tasks.runtime import IncidentError
 
 #: What the loaders raise for a file that is not valid (each message names entry and field).
-INVALID = (ConfigFileError, DirectoryError, HolidayFileError, ConfigError, dmn_table.TableError)
+INVALID = (ConfigFileError, dmn_table.TableError)
 
 
 class Refused(Exception):
@@ -49,7 +52,7 @@ Rows = list[tuple[str, str, str]]  # what, as it is now, as it would be after th
 
 
 @dataclasses.dataclass(frozen=True)
-class AdminFile:
+class EditableFile:
     name: str
     title: str
     description: str
@@ -89,10 +92,6 @@ def _directory(settings: Settings) -> Directory:
     return load_directory(settings.config_dir / "directory.yaml")
 
 
-def engine_client(settings: Settings) -> EngineClient:
-    return EngineClient(settings.engine_rest_url, settings.admin_user, settings.admin_password)
-
-
 # -- checks that reach beyond one file ----------------------------------------------------------
 
 #: Files whose entries name units or leaders of the directory.
@@ -116,7 +115,7 @@ def _load_directory(path: Path, settings: Settings) -> Directory:
 
 def _sync_directory(directory: Directory, settings: Settings) -> str:
     try:
-        report = DirectorySync(engine_client(settings), settings).run(directory)
+        report = DirectorySync(EngineClient.as_admin(settings), settings).run(directory)
     except EngineError as exc:
         return (f"; 已保存, 但同步到流程引擎失败, 请稍后运行 suban sync-directory "
                 f"(engine sync failed): {exc}")
@@ -134,7 +133,7 @@ def _deploy_time_limits(content: bytes, settings: Settings) -> str:
     appeals get the new version, running ones keep the deadlines they were given."""
     path = TIME_LIMITS.path(settings)
     try:
-        result = deploy(engine_client(settings), [path], settings.models_dir, name=DEPLOYMENT_NAME)
+        result = deploy(EngineClient.as_admin(settings), [path], settings.models_dir, name=DEPLOYMENT_NAME)
     except (DeploymentRefused, EngineError) as exc:
         raise Refused(f"流程引擎未接受新的办理时限表, 文件已恢复原样 (not deployed): {exc}") from None
     return f"; 已部署 (deployment {result.deployment_id})"
@@ -148,13 +147,13 @@ def preview_deadlines(settings: Settings, table: dmn_table.Table, sample: dict) 
 
     def deadlines(limits: typing.Callable[[], TimeLimits]) -> list[str]:
         try:
-            found = compute_deadlines(limits(), received, current_calendar())
-        except (IncidentError, EngineError, CalendarDataMissing, HolidayFileError,
-                ValueError) as exc:
+            calendar = WorkdayCalendar.from_file(settings.config_dir / "holidays.yaml")
+            found = compute_deadlines(limits(), received, calendar)
+        except (IncidentError, EngineError, AdminDataError, ValueError) as exc:
             return [str(exc)] * 4
         return [found.limits.describe()] + [f"{getattr(found, name):%Y-%m-%d %H:%M}"
                                             for name in ("sign_for", "feedback", "completion")]
-    deployed = deadlines(lambda: evaluate_time_limits(engine_client(settings), **inputs))
+    deployed = deadlines(lambda: evaluate_time_limits(EngineClient.as_admin(settings), **inputs))
     edited = deadlines(lambda: dmn_table.limits_for(table, inputs))
     labels = ("时限", "签收期限", "首次反馈期限", "办结期限")
     return list(zip(labels, deployed, edited))
@@ -285,19 +284,19 @@ def _directory_preview(current, new, sample: dict, settings: Settings) -> Rows:
 
 # -- the files -----------------------------------------------------------------------------------
 
-DIRECTORY = AdminFile(
+DIRECTORY = EditableFile(
     "directory", "单位目录与账号", "单位 (引擎中的组) 及其演示账号、县领导。保存后同步到流程引擎的组和用户。",
     _config("directory.yaml"), _load_directory, preview=_directory_preview,
     after_save=_sync_directory)
-TAXONOMY = AdminFile(
+TAXONOMY = EditableFile(
     "taxonomy", "诉求分类与派单表", "每个二级分类的主管部门、属地或属事牵头、配合单位、是否自动派单、难易程度。",
     _config("taxonomy.yaml"), lambda path, settings: load_taxonomy(path, _directory(settings)),
     sample=ROUTING_SAMPLE, preview=_taxonomy_preview)
-GAZETTEER = AdminFile(
+GAZETTEER = EditableFile(
     "gazetteer", "地名表 (属地判断)", "乡镇 (街道) 的名称和下辖村 (社区) 名, 派单时据此从地址判断属地。",
     _config("gazetteer.yaml"), lambda path, settings: load_gazetteer(path, _directory(settings)),
     sample=ROUTING_SAMPLE, preview=_gazetteer_preview)
-HOLIDAYS = AdminFile(
+HOLIDAYS = EditableFile(
     "holidays", "节假日与调休", "国务院公布次年放假安排后, 在 years 中补充该年的法定节假日和调休上班日; "
     "corrections 更正个别日期。",
     _config("holidays.yaml"), lambda path, settings: load_overrides(path),
@@ -306,24 +305,24 @@ HOLIDAYS = AdminFile(
             "workingDays": fields.Integer(load_default=10, validate=validate.Range(min=1, max=60),
                                           metadata={"label": "工作日数"})},
     preview=_holiday_preview)
-DUTY_ROSTER = AdminFile(
+DUTY_ROSTER = EditableFile(
     "duty_roster", "领导坐班表", "县四套班子领导接听热线的日期和时段。",
     _config("duty_roster.yaml"), lambda path, settings: load_roster(path, _directory(settings)),
     sample={"moment": fields.NaiveDateTime(load_default=lambda: dt.datetime.now().replace(
         second=0, microsecond=0), metadata={"label": "时刻"})},
     preview=_roster_preview)
-NOTIFICATIONS = AdminFile(
+NOTIFICATIONS = EditableFile(
     "notifications", "消息模板与联系渠道", "短信、邮件和机器人消息的模板, 各单位的联系渠道。",
     _config("notifications.yaml"),
     lambda path, settings: load_config(path, env={}, directory=_directory(settings)),
     preview=_template_preview)
-RISK_WORDS = AdminFile(
+RISK_WORDS = EditableFile(
     "assessment", "重大风险词与考核设置", "major_risk_words: 诉求含这些词时立即提醒热线中心和坐班领导; "
     "其余为考核权重和研判参数。",
     _config("assessment.yaml"), lambda path, settings: load_assessment_config(path),
     sample={"text": fields.String(load_default="小区门口有人聚集堵路", metadata={"label": "诉求内容"})},
     preview=_risk_preview)
-TIME_LIMITS = AdminFile(
+TIME_LIMITS = EditableFile(
     "time_limits", "办理时限表", "决策表 time_limits: 按诉求类型、紧急程度、难易程度确定签收、反馈、办结时限。"
     "保存即部署新版本: 新工单按新时限, 在办工单保留原时限。",
     lambda settings: settings.models_dir / "bpmn" / "time_limits.dmn", _load_time_limits,
@@ -349,7 +348,7 @@ def _write(path: Path, content: bytes) -> None:
     os.replace(out.name, path)
 
 
-def save(admin_file: AdminFile, content: bytes, *, settings: Settings, store: AdminStore,
+def save(admin_file: EditableFile, content: bytes, *, settings: Settings, store: AdminStore,
          user: str, reason: str, base: str | None, action: str = "保存") -> tuple[int, str]:
     """Check, write, apply and keep as a new version; returns (version id, note).
 

@@ -12,7 +12,7 @@ import hashlib
 import sqlite3
 from pathlib import Path
 
-from external_tasks.workdays import SHANGHAI
+from admin_data.workdays import SHANGHAI
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS version (
@@ -40,7 +40,7 @@ CREATE TABLE IF NOT EXISTS audit (
 BEFORE_CONSOLE = "（保存前的文件）"
 
 
-def now() -> str:
+def timestamp_now() -> str:
     return dt.datetime.now(SHANGHAI).replace(microsecond=0).isoformat()
 
 
@@ -67,7 +67,7 @@ class AdminStore:
         with self._connect() as db:
             return db.execute(
                 "INSERT INTO audit (at, user, action, target, reason, detail) "
-                "VALUES (?, ?, ?, ?, ?, ?)", (now(), user, action, target, reason, detail)).lastrowid
+                "VALUES (?, ?, ?, ?, ?, ?)", (timestamp_now(), user, action, target, reason, detail)).lastrowid
 
     def audit(self, limit: int = 500) -> list[dict]:
         with self._connect() as db:
@@ -90,7 +90,7 @@ class AdminStore:
     def _insert(db, file: str, content: bytes, user: str, reason: str) -> int:
         return db.execute(
             "INSERT INTO version (file, saved_at, user, reason, sha256, content) "
-            "VALUES (?, ?, ?, ?, ?, ?)", (file, now(), user, reason, _sha(content), content)
+            "VALUES (?, ?, ?, ?, ?, ?)", (file, timestamp_now(), user, reason, _sha(content), content)
         ).lastrowid
 
     def versions(self, file: str) -> list[dict]:

@@ -1,4 +1,5 @@
-"""Configuration of the whole stack, read once from environment variables.
+"""The stack's settings, read once from environment variables (what operators set in
+/etc/suban/suban.env; the admin data files are the rest of what a county configures).
 
 Every component (engine launcher, deployment, directory sync, workers, web console) takes a
 `Settings`, so one set of variables moves the whole stack: the test suite uses this to run its
@@ -10,17 +11,8 @@ import dataclasses
 import os
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-
-
-def _config_dir(env) -> Path:
-    return Path(env.get("SUBAN_CONFIG_DIR") or REPO_ROOT / "deploy" / "config").resolve()
-
-
-#: The admin data files (SUBAN_CONFIG_DIR, default deploy/config): every loader reads them here and
-#: the console's admin pages write them here. Read from the environment at import, because the
-#: loaders take their default paths from it; `suban up` gives workers and console the same one.
-CONFIG_DIR = _config_dir(os.environ)
+from admin_data.loader import REPO_ROOT
+from admin_data import loader
 
 #: Passwords shipped for the embedded demo. `up` warns while any of them is in use.
 DEMO_PASSWORD = "demo"
@@ -84,7 +76,7 @@ class Settings:
         return cls(
             data_dir=data_dir,
             models_dir=Path(env.get("SUBAN_MODELS_DIR") or REPO_ROOT).resolve(),
-            config_dir=_config_dir(env),
+            config_dir=loader.config_dir(env),
             engine_port=_int(env, "SUBAN_ENGINE_PORT", 8080),
             console_port=_int(env, "SUBAN_CONSOLE_PORT", 8090),
             admin_user=env.get("SUBAN_ADMIN_USER") or "admin",

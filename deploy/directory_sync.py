@@ -1,4 +1,4 @@
-"""The directory of units: a data file admins edit, validated, and synced into the engine.
+"""The directory of units synced into the engine.
 
 Each unit is a Camunda group; its users see and work only the tasks whose candidate group is
 the unit (the engine grants a candidate group READ and TASK_WORK on the task). The sync also
@@ -9,141 +9,18 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from pathlib import Path
 
 import pycamunda.group
 import pycamunda.user
-import yaml
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from deploy.settings import CONFIG_DIR, Settings
+from admin_data.directory import LEADERS_GROUP, Directory
+from admin_data.environment import Settings
+from external_tasks.appeal import APPEAL_PROCESS
 from external_tasks.camunda import EngineClient, EngineError
 
-DIRECTORY_FILE = CONFIG_DIR / "directory.yaml"
-
-ID_PATTERN = r"^[a-zA-Z0-9]+$"
-UNIT_KINDS = {
-    "hotline_centre": "热线中心", "supervision_office": "督查考核", "media_centre": "融媒体",
-    "leadership": "县领导", "subdistrict": "街道", "town": "镇", "township": "乡",
-    "development_zone": "经开区", "department": "部门", "utility": "公共企业", "office": "办公室",
-}
-TERRITORIAL_KINDS = frozenset({"subdistrict", "town", "township", "development_zone"})
-LEADERS_GROUP = "countyleaders"
 WORKERS_GROUP = "subanworkers"
 
 log = logging.getLogger("suban.directory")
-
-_id_field = dict(required=True, validate=validate.Regexp(
-    ID_PATTERN, error="只能使用英文字母和数字 (letters and digits only)"))
-
-
-class UnitSchema(Schema):
-    id = fields.String(**_id_field)
-    name = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    kind = fields.String(required=True, validate=validate.OneOf(
-        sorted(UNIT_KINDS), error="未知的单位类型，应为 {choices} 之一"))
-    demo_user = fields.String(**_id_field)
-
-
-class LeaderSchema(Schema):
-    id = fields.String(**_id_field)
-    name = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    body = fields.String(required=True, validate=validate.OneOf(
-        ["县委", "县人大常委会", "县政府", "县政协"], error="应为县四套班子之一: {choices}"))
-    in_charge_of = fields.List(fields.String(), load_default=list)
-
-
-class DirectorySchema(Schema):
-    units = fields.List(fields.Nested(UnitSchema), required=True,
-                        validate=validate.Length(min=1))
-    leaders = fields.List(fields.Nested(LeaderSchema), load_default=list)
-
-    @validates_schema
-    def check_references(self, data, **_):
-        errors: dict[str, dict] = {}
-        seen: dict[str, str] = {}
-        for index, unit in enumerate(data["units"]):
-            for key in ("id", "demo_user"):
-                owner = seen.get(unit[key])
-                if owner:
-                    errors.setdefault("units", {}).setdefault(index, {})[key] = [
-                        f"'{unit[key]}' 与 {owner} 重复"]
-                seen[unit[key]] = f"units[{index}].{key}"
-        unit_ids = {unit["id"] for unit in data["units"]}
-        if LEADERS_GROUP not in unit_ids:
-            errors["units"] = errors.get("units", {}) | {"_": [f"缺少县领导组 '{LEADERS_GROUP}'"]}
-        for index, leader in enumerate(data["leaders"]):
-            owner = seen.get(leader["id"])
-            if owner:
-                errors.setdefault("leaders", {}).setdefault(index, {})["id"] = [
-                    f"'{leader['id']}' 与 {owner} 重复"]
-            seen[leader["id"]] = f"leaders[{index}].id"
-            unknown = [unit for unit in leader["in_charge_of"] if unit not in unit_ids]
-            if unknown:
-                errors.setdefault("leaders", {}).setdefault(index, {})["in_charge_of"] = [
-                    f"目录中没有单位: {', '.join(unknown)}"]
-        if errors:
-            raise ValidationError(errors)
-
-
-@dataclasses.dataclass(frozen=True)
-class Unit:
-    id: str
-    name: str
-    kind: str
-    demo_user: str
-
-    @property
-    def territorial(self) -> bool:
-        return self.kind in TERRITORIAL_KINDS
-
-
-@dataclasses.dataclass(frozen=True)
-class Leader:
-    id: str
-    name: str
-    body: str
-    in_charge_of: tuple[str, ...]
-
-
-@dataclasses.dataclass(frozen=True)
-class Directory:
-    units: tuple[Unit, ...]
-    leaders: tuple[Leader, ...]
-
-    def unit(self, unit_id: str) -> Unit | None:
-        return next((unit for unit in self.units if unit.id == unit_id), None)
-
-
-class DirectoryError(ValueError):
-    """The directory file is not valid; the message names each bad row and field."""
-
-
-def _flatten(errors, prefix="") -> list[str]:
-    if isinstance(errors, dict):
-        lines = []
-        for key, value in errors.items():
-            step = f"[{key}]" if isinstance(key, int) else ("" if key == "_" else f".{key}")
-            lines += _flatten(value, f"{prefix}{step}")
-        return lines
-    return [f"{prefix.lstrip('.')}: {message}" for message in errors]
-
-
-def load_directory(path: Path = DIRECTORY_FILE) -> Directory:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise DirectoryError(f"{path}: not valid YAML: {exc}") from None
-    try:
-        data = DirectorySchema().load(raw or {})
-    except ValidationError as exc:
-        raise DirectoryError(f"{path}:\n  " + "\n  ".join(_flatten(exc.messages))) from None
-    return Directory(
-        units=tuple(Unit(**unit) for unit in data["units"]),
-        leaders=tuple(Leader(**leader | {"in_charge_of": tuple(leader["in_charge_of"])})
-                      for leader in data["leaders"]),
-    )
-
 
 # -- sync into the engine ------------------------------------------------------------------------
 
@@ -165,7 +42,7 @@ TASK_FILTERS = (
 
 #: Hotline agents register appeals with the start form in Tasklist (登记诉求).
 KIND_GRANTS = {
-    "hotline_centre": ((PROCESS_DEFINITION, "hotline_appeal", ("READ", "CREATE_INSTANCE")),
+    "hotline_centre": ((PROCESS_DEFINITION, APPEAL_PROCESS, ("READ", "CREATE_INSTANCE")),
                        (PROCESS_INSTANCE, "*", ("CREATE",))),
 }
 

@@ -1,32 +1,16 @@
-"""`suban`: one command for the whole stack.
-
-    suban up              build the engine if needed, start it, deploy, sync the directory,
-                          start workers and the web console (starts nothing twice)
-    suban down            stop exactly what `up` started
-    suban status          what runs, where
-    suban deploy          deploy all BPMN, DMN and forms (changed resources only)
-    suban sync-directory  sync deploy/config/directory.yaml into engine groups and users
-    suban workers         run the external-task workers in the foreground
-    suban console         run the web console (and its intake relay) in the foreground
-    suban templates       write Camunda Modeler's element templates of the workers
-    suban test [ARGS]     run the test suite (pytest ARGS); it starts its own stack
-    suban assessment sync | load-synthetic | remove-synthetic   the 考核/研判 store
-    suban demo-appeals    run realistic demo appeals through the engine, then sync
-"""
+"""What the `suban` commands do, as plain functions of the settings (the test suite calls them
+too): bring the stack up and down, deploy, sync the directory, run workers and console."""
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import sys
 
+from admin_data.directory import load_directory
+from admin_data.environment import DEMO_API_TOKEN, DEMO_PASSWORD, REPO_ROOT, Settings
 from deploy import stack
-from deploy.settings import DEMO_API_TOKEN, DEMO_PASSWORD, REPO_ROOT, Settings
+from deploy.directory_sync import DirectorySync
 from external_tasks.camunda import EngineClient, EngineError
-
-
-def admin_client(settings: Settings) -> EngineClient:
-    return EngineClient(settings.engine_rest_url, settings.admin_user, settings.admin_password)
 
 
 def deploy_models(settings: Settings) -> None:
@@ -40,7 +24,7 @@ def deploy_models(settings: Settings) -> None:
     if not files:
         stack.say(f"deploy: no BPMN, DMN or form files under {settings.models_dir}/bpmn and /forms")
         return
-    result = deploy(admin_client(settings), files, settings.models_dir)
+    result = deploy(EngineClient.as_admin(settings), files, settings.models_dir)
     if result.deployed:
         stack.say(f"deployed {len(result.deployed)} changed resource(s) "
                   f"(deployment {result.deployment_id}): {', '.join(result.deployed)}")
@@ -49,10 +33,8 @@ def deploy_models(settings: Settings) -> None:
 
 
 def sync_directory(settings: Settings) -> None:
-    from deploy.directory import DirectorySync, load_directory
-
     directory = load_directory(settings.config_dir / "directory.yaml")
-    report = DirectorySync(admin_client(settings), settings).run(directory)
+    report = DirectorySync(EngineClient.as_admin(settings), settings).run(directory)
     stack.say(f"directory: {len(directory.units)} units, {len(directory.leaders)} leaders, "
               f"{len(report.changes)} change(s) in the engine")
 
@@ -93,9 +75,7 @@ def status(settings: Settings) -> int:
 
 
 def print_summary(settings: Settings) -> None:
-    from deploy.directory import load_directory
-
-    directory = load_directory()
+    directory = load_directory(settings.config_dir / "directory.yaml")
     examples = [unit for unit in directory.units if unit.id in ("hotline", "housing", "fengcheng")]
     print(f"""
 宿事速办 is up.
@@ -109,7 +89,7 @@ Logins (user / password):
     for unit in examples:
         print(f"  {unit.demo_user} / {settings.demo_password}   {unit.name}")
     print(f"  ... one demo user per unit: <unit id>01, {len(directory.units)} units in "
-          "deploy/config/directory.yaml")
+          f"{settings.config_dir / 'directory.yaml'}")
     warn_demo_passwords(settings)
 
 
@@ -146,8 +126,7 @@ def run_workers(settings: Settings) -> None:
     from external_tasks.runtime import Worker, WorkerOptions, configure_logging
 
     configure_logging()
-    client = EngineClient(settings.engine_rest_url, settings.worker_user, settings.worker_password,
-                          pool_size=settings.worker_concurrency + 4)
+    client = EngineClient.as_worker(settings, pool_size=settings.worker_concurrency + 4)
     while True:  # wait for the engine; a wrong password is not worth waiting for
         try:
             client.get("/version")
@@ -182,7 +161,7 @@ def run_console(settings: Settings) -> None:
     from console.outbox import IntakeOutbox, IntakeRelay, outbox_path
 
     # Appeals taken while the engine was away are started by this thread once it answers.
-    IntakeRelay(IntakeOutbox(outbox_path(settings)), admin_client(settings)).start()
+    IntakeRelay(IntakeOutbox(outbox_path(settings)), EngineClient.as_admin(settings)).start()
     waitress.serve(create_app(settings), host="127.0.0.1", port=settings.console_port,
                    threads=8, ident="suban-console")
 
@@ -228,48 +207,11 @@ def run_tests(arguments: list[str]) -> None:
     os.execv(sys.executable, [sys.executable, "-m", "pytest", *arguments])
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] in (["assessment"], ["demo-appeals"]):  # their own options: assessment/cli.py
-        from assessment.cli import main as assessment_main
-        return assessment_main(argv)
-    if argv[:1] == ["test"]:
-        try:
-            run_tests(argv[1:])  # everything after `test` belongs to pytest
-        except (stack.StackError, OSError) as exc:
-            stack.say(f"error: {exc}")
-            return 1
-    parser = argparse.ArgumentParser(prog="suban", description="宿事速办 12345 hotline stack")
-    commands = parser.add_subparsers(dest="command", required=True)
-    for name, help_text in (("up", "start the whole stack"), ("down", "stop what up started"),
-                            ("status", "show what runs"), ("build", "build the engine jar"),
-                            ("deploy", "deploy BPMN, DMN and forms"),
-                            ("sync-directory", "sync the directory of units into the engine"),
-                            ("workers", "run the workers in the foreground"),
-                            ("console", "run the web console in the foreground"),
-                            ("templates", "write the workers' element templates for Modeler")):
-        commands.add_parser(name, help=help_text)
-    commands.add_parser("test", help="run the test suite; further arguments go to pytest")
-    args = parser.parse_args(argv)
-    settings = Settings.from_env()
-    actions = {
-        "up": up, "down": down, "status": status, "deploy": deploy_models,
-        "build": lambda settings: stack.build_engine(settings.engine, force=True), "sync-directory": sync_directory,
-        "workers": run_workers, "console": run_console, "templates": write_element_templates,
-    }
-    from deploy.deployment import DeploymentRefused
-    from deploy.directory import DirectoryError
-    from deploy.templates import TemplateSourceError
+def sync_assessment(settings: Settings) -> None:
+    from assessment import store
+    from assessment.sync import sync
 
-    try:
-        return actions[args.command](settings) or 0
-    except (stack.StackError, EngineError, DeploymentRefused, DirectoryError,
-            TemplateSourceError) as exc:
-        stack.say(f"error: {exc}")
-        return 1
-    except KeyboardInterrupt:
-        return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    path = store.store_path(settings)
+    report = sync(EngineClient.as_admin(settings), path)
+    stack.say(f"assessment store {path}: {report.closed} closed and {report.open} open "
+              f"appeals read, {report.removed} removed; watermark {report.watermark}")

@@ -7,17 +7,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import functools
 from pathlib import Path
 
 from marshmallow import Schema, ValidationError, fields, validates_schema
 
-from deploy.admin_files import ConfigFileError, load_admin_file
-from deploy.directory import Directory, load_directory
-from deploy.settings import CONFIG_DIR
-from external_tasks.workdays import SHANGHAI
-
-ROSTER_FILE = CONFIG_DIR / "duty_roster.yaml"
+from admin_data.directory import DIRECTORY, Directory
+from admin_data.loader import AdminFile, ConfigFileError, load_admin_file
+from admin_data.workdays import SHANGHAI
 
 
 class RosterError(ConfigFileError):
@@ -80,8 +76,9 @@ class DutySlot:
     end: dt.datetime
 
 
-def load_roster(path: Path = ROSTER_FILE, directory: Directory | None = None) -> tuple[DutySlot, ...]:
-    data = load_admin_file(path, RosterSchema(directory or load_directory()), RosterError)
+def load_roster(path: Path | None = None, directory: Directory | None = None) -> tuple[DutySlot, ...]:
+    data = load_admin_file(path or ROSTER.path(), RosterSchema(directory or DIRECTORY.current()),
+                           RosterError)
     default = data["default_slot"]
     return tuple(DutySlot(
         slot["leader"],
@@ -90,14 +87,7 @@ def load_roster(path: Path = ROSTER_FILE, directory: Directory | None = None) ->
         for slot in data["slots"])
 
 
-@functools.lru_cache(maxsize=4)
-def _cached(path: Path, mtime: float) -> tuple[DutySlot, ...]:
-    return load_roster(path)
-
-
-def current_roster(path: Path = ROSTER_FILE) -> tuple[DutySlot, ...]:
-    """The roster, read again whenever an admin saves the file."""
-    return _cached(path, path.stat().st_mtime)
+ROSTER = AdminFile("duty_roster.yaml", load_roster, depends_on=(DIRECTORY,))
 
 
 def duty_leader_at(moment: dt.datetime, roster: tuple[DutySlot, ...]) -> str | None:

@@ -1,21 +1,12 @@
-"""The hotline centre's settings file (deploy/config/hotline.yaml): callback tries, extension
-limits, supervision response periods and the repeated-appeal window, validated as one schema.
-
-Read on each use (cached by modification time), so an admin's edit takes effect without a
-restart; an invalid file ends the task in an incident that names the setting.
-"""
+"""The hotline centre's settings file (hotline.yaml): callback tries, extension limits,
+supervision response periods and the repeated-appeal window, validated as one schema."""
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
-from marshmallow import Schema, fields, validate, validates
+from marshmallow import Schema, ValidationError, fields, validate, validates
 
-from deploy.admin_files import ConfigFileError, load_admin_file
-from deploy.settings import CONFIG_DIR
-from external_tasks.runtime import IncidentError
-
-HOTLINE_FILE = CONFIG_DIR / "hotline.yaml"
+from admin_data.loader import AdminFile, ConfigFileError, load_admin_file
 SUPERVISION_LEVELS = (1, 2, 3)
 
 
@@ -43,7 +34,7 @@ class SupervisionSchema(Schema):
     @validates("response_working_days")
     def every_level(self, value: dict, **_) -> None:
         if sorted(value) != list(SUPERVISION_LEVELS):
-            raise ValueError("应为一级、二级、三级督办各给出天数, 如 {1: 2, 2: 2, 3: 3}")
+            raise ValidationError("应为一级、二级、三级督办各给出天数, 如 {1: 2, 2: 2, 3: 3}")
 
 
 class RepeatSchema(Schema):
@@ -59,16 +50,11 @@ class HotlineSettingsSchema(Schema):
 
 
 class HotlineSettingsError(ConfigFileError):
-    """deploy/config/hotline.yaml is not valid."""
+    """hotline.yaml is not valid."""
 
 
-@functools.lru_cache(maxsize=4)
-def _hotline_settings(path: Path, mtime: float) -> dict:
-    try:
-        return load_admin_file(path, HotlineSettingsSchema(), HotlineSettingsError)
-    except HotlineSettingsError as error:
-        raise IncidentError(str(error)) from None
+def load_hotline_settings(path: Path | None = None) -> dict:
+    return load_admin_file(path or HOTLINE.path(), HotlineSettingsSchema(), HotlineSettingsError)
 
 
-def hotline_settings(path: Path = HOTLINE_FILE) -> dict:
-    return _hotline_settings(path, path.stat().st_mtime)
+HOTLINE = AdminFile("hotline.yaml", load_hotline_settings)

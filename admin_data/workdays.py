@@ -2,7 +2,7 @@
 
 Two sources, in this order of precedence for a given day:
 
-1. `corrections` in the admin override file deploy/config/holidays.yaml: single days (or short
+1. `corrections` in the admin override file holidays.yaml: single days (or short
    ranges) an admin declares a holiday or a working day, whatever the other sources say;
 2. `years` in that file: a year an admin declares complete, with all its statutory holidays and
    make-up working days (e.g. 2027 once the State Council publishes it in November). Such a
@@ -18,7 +18,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
-import os
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -26,10 +25,9 @@ import chinese_calendar
 import yaml
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from deploy.settings import CONFIG_DIR, REPO_ROOT
+from admin_data.loader import AdminDataError, AdminFile, ConfigFileError, add_error, display_path, load_admin_file
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-HOLIDAYS_FILE = CONFIG_DIR / "holidays.yaml"
 
 #: Longest range one entry may span: the longest statutory break (春节, 国庆) is 8–9 days, so a
 #: longer range is almost surely a typo in a date.
@@ -37,28 +35,20 @@ MAX_RANGE_DAYS = 16
 WEEKEND = (5, 6)
 
 
-class CalendarDataMissing(LookupError):
+class CalendarDataMissing(AdminDataError, LookupError):
     """No holiday data for a year: a working-day deadline cannot be computed."""
 
     def __init__(self, year: int, source: Path):
         self.year = year
         self.source = source
         super().__init__(
-            f"缺少{year}年的法定节假日和调休安排, 无法按工作日计算时限: 请在 {display_path(source)} "
-            f"的 years 中补充 {year} 年 (no statutory holiday data for {year}: add the year to "
-            f"{display_path(source)})")
+            f"缺少{year}年的法定节假日和调休安排, 无法按工作日计算时限: 请在管理控制台「节假日与调休」"
+            f"({display_path(source)}) 的 years 中补充 {year} 年 (no statutory holiday data for "
+            f"{year}: add the year to {display_path(source)})")
 
 
-class HolidayFileError(ValueError):
+class HolidayFileError(ConfigFileError):
     """The override file is not valid; the message names each bad entry and field."""
-
-
-def display_path(path: Path) -> str:
-    """The path relative to the repository when it lies inside it (as admins know it)."""
-    try:
-        return path.resolve().relative_to(REPO_ROOT).as_posix()
-    except ValueError:
-        return str(path)
 
 
 # -- the override file -------------------------------------------------------------------------
@@ -129,10 +119,7 @@ class HolidayFileSchema(Schema):
         def error(path: tuple, message: str) -> None:
             if isinstance(path[-1], int):  # about the entry as a whole, beside its fields' errors
                 path += ("_schema",)
-            node = errors
-            for step in path[:-1]:
-                node = node.setdefault(step, {})
-            node.setdefault(path[-1], []).append(message)
+            add_error(errors, path, message)
 
         seen_years: dict[int, int] = {}
         for index, year in enumerate(data["years"]):
@@ -191,33 +178,9 @@ def _days(entry: dict) -> list[dt.date]:
 
 
 def _describe(path: tuple, entry: dict) -> str:
-    return _join_path(path) + f" ({entry['name']})"
-
-
-def _join_path(path, raw=None) -> str:
-    """`years[0](2027).holidays[1](春节).date`: indexes with the entry's year or name, so an
-    admin finds the entry without counting."""
-    text, node = "", raw
-    for step in path:
-        if isinstance(step, int):
-            text += f"[{step}]"
-            node = node[step] if isinstance(node, list) and 0 <= step < len(node) else None
-            label = (node.get("year") or node.get("name")) if isinstance(node, dict) else None
-            if label:
-                text += f"({label})"
-        elif step != "_schema":
-            text += f".{step}"
-            node = node.get(step) if isinstance(node, dict) else None
-    return text.lstrip(".")
-
-
-def _flatten(errors, raw, path=()) -> list[str]:
-    if isinstance(errors, dict):
-        lines = []
-        for key, value in errors.items():
-            lines += _flatten(value, raw, path + (key,))
-        return lines
-    return [f"{_join_path(path, raw) or '(file)'}: {message}" for message in errors]
+    """`years[0].holidays[1]（春节）`: where an entry is, as an admin reads it."""
+    text = "".join(f"[{step}]" if isinstance(step, int) else f".{step}" for step in path)
+    return text.lstrip(".") + f"（{entry['name']}）"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -229,27 +192,17 @@ class HolidayOverrides:
     source: Path
 
     @classmethod
-    def empty(cls, source: Path = HOLIDAYS_FILE) -> "HolidayOverrides":
-        return cls({}, {}, source)
+    def empty(cls, source: Path | None = None) -> "HolidayOverrides":
+        """No overrides: the package's data only (`source` is the file a message points to)."""
+        return cls({}, {}, source or HOLIDAYS.path())
 
 
-def load_overrides(path: Path = HOLIDAYS_FILE) -> HolidayOverrides:
+def load_overrides(path: Path | None = None) -> HolidayOverrides:
     """Read and validate the override file; a missing file means no overrides."""
+    path = path or HOLIDAYS.path()
     if not path.exists():
         return HolidayOverrides.empty(path)
-    try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_TextDatesLoader)
-    except yaml.YAMLError as exc:
-        raise HolidayFileError(f"{display_path(path)}: 不是有效的 YAML (not valid YAML): {exc}") \
-            from None
-    if raw is not None and not isinstance(raw, dict):
-        raise HolidayFileError(f"{display_path(path)}: 顶层应为 years 和 corrections "
-                               "(top level must be a mapping with years and corrections)")
-    try:
-        data = HolidayFileSchema().load(raw or {})
-    except ValidationError as exc:
-        lines = _flatten(exc.messages, raw or {})
-        raise HolidayFileError(f"{display_path(path)}:\n  " + "\n  ".join(lines)) from None
+    data = load_admin_file(path, HolidayFileSchema(), HolidayFileError, yaml_loader=_TextDatesLoader)
     years = {}
     for year in data["years"]:
         years[year["year"]] = (
@@ -280,7 +233,7 @@ class WorkdayCalendar:
         self.overrides = overrides or HolidayOverrides.empty()
 
     @classmethod
-    def from_file(cls, path: Path = HOLIDAYS_FILE) -> "WorkdayCalendar":
+    def from_file(cls, path: Path | None = None) -> "WorkdayCalendar":
         return cls(load_overrides(path))
 
     @property
@@ -335,20 +288,5 @@ def shanghai(moment: dt.datetime) -> dt.datetime:
     return moment.astimezone(SHANGHAI)
 
 
-_cached: dict[Path, tuple[tuple[int, int], WorkdayCalendar]] = {}
-
-
-def current_calendar(path: Path = HOLIDAYS_FILE) -> WorkdayCalendar:
-    """The calendar with the override file as it is now: an admin's edit applies to the next
-    task without a worker restart (the file is re-read when its size or time stamp changes)."""
-    try:
-        stat = os.stat(path)
-        stamp = (stat.st_mtime_ns, stat.st_size)
-    except FileNotFoundError:
-        stamp = (0, -1)
-    cached = _cached.get(path)
-    if cached and cached[0] == stamp:
-        return cached[1]
-    calendar = WorkdayCalendar.from_file(path)
-    _cached[path] = (stamp, calendar)
-    return calendar
+#: The calendar with the override file as it is now (missing: no overrides).
+HOLIDAYS = AdminFile("holidays.yaml", WorkdayCalendar.from_file)

@@ -1,17 +1,13 @@
-"""deploy/config/assessment.yaml: indicator weights, satisfaction weights, the surge rule, the
+"""assessment.yaml: indicator weights, satisfaction weights, the surge rule, the
 repeat window and the major-risk words, validated with errors that name the field."""
 from __future__ import annotations
 
 import dataclasses
-import functools
 from pathlib import Path
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from deploy.admin_files import ConfigFileError, file_version, load_admin_file
-from deploy.settings import CONFIG_DIR
-
-ASSESSMENT_FILE = CONFIG_DIR / "assessment.yaml"
+from admin_data.loader import AdminFile, ConfigFileError, load_admin_file
 
 #: The rates the composite score weighs, in the order bulletins show them.
 RATES = ("sign_for_on_time", "feedback_on_time", "completion_on_time", "solved", "satisfied")
@@ -19,7 +15,7 @@ EVALUATIONS = ("satisfied", "basically_satisfied", "unsatisfied")
 
 
 class AssessmentConfigError(ConfigFileError):
-    """deploy/config/assessment.yaml is not valid."""
+    """assessment.yaml is not valid."""
 
 
 def _weights_schema(names: tuple[str, ...], value_range: validate.Range) -> type[Schema]:
@@ -78,9 +74,8 @@ class AssessmentConfig:
     major_risk_words: tuple[str, ...]
 
 
-@functools.lru_cache(maxsize=4)
-def _load(path: Path, version: tuple[int, int]) -> AssessmentConfig:
-    data = load_admin_file(path, AssessmentSchema(), AssessmentConfigError)
+def load_assessment_config(path: Path | None = None) -> AssessmentConfig:
+    data = load_admin_file(path or ASSESSMENT.path(), AssessmentSchema(), AssessmentConfigError)
     return AssessmentConfig(indicator_weights=data["indicator_weights"],
                             satisfaction_weights=data["satisfaction_weights"],
                             surge=SurgeRule(**data["surge"]),
@@ -88,6 +83,4 @@ def _load(path: Path, version: tuple[int, int]) -> AssessmentConfig:
                             major_risk_words=tuple(data["major_risk_words"]))
 
 
-def load_assessment_config(path: Path = ASSESSMENT_FILE) -> AssessmentConfig:
-    """The file as it is now (an admin's edit is picked up on the next call)."""
-    return _load(path, file_version(path))
+ASSESSMENT = AdminFile("assessment.yaml", load_assessment_config)

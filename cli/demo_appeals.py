@@ -21,12 +21,13 @@ import typing
 import requests
 
 from console.form_schema import form_schema
-from deploy.directory import load_directory
-from deploy.settings import Settings
+from admin_data.directory import DIRECTORY
+from admin_data.environment import Settings
+from external_tasks.appeal import APPEAL_PROCESS
 from external_tasks.camunda import EngineClient, to_typed_map
-from external_tasks.routing import load_taxonomy
+from admin_data.taxonomy import load_taxonomy
 from external_tasks.runtime import retry_on_conflict
-from external_tasks.workdays import SHANGHAI
+from admin_data.workdays import SHANGHAI
 
 KIND_MIX = {"complaint": 51.3, "inquiry": 34.3, "help": 2.6, "suggestion": 1.2, "report": 0.15}
 LATE_STEPS = {"sign_for": "Event_SignForOverdue", "feedback": "Event_FeedbackOverdue",
@@ -58,7 +59,7 @@ class Plan:
 
 def draw_plans(count: int, seed: int) -> list[Plan]:
     rng = random.Random(seed)
-    directory = load_directory()
+    directory = DIRECTORY.current()
     townships = [unit.id for unit in directory.units if unit.territorial]
     # Auto-dispatched categories led by a township or without co-units keep the demo moving
     # without the centre's manual dispatch.
@@ -99,7 +100,7 @@ class TaskPump:
 
     def open_numbers(self) -> set[str]:
         running = self.engine.post("/history/process-instance?maxResults=100000", {
-            "processDefinitionKey": "hotline_appeal", "unfinished": True,
+            "processDefinitionKey": APPEAL_PROCESS, "unfinished": True,
             "processInstanceBusinessKeyIn": list(self.plans)})
         return {instance["businessKey"] for instance in running}
 

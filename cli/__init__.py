@@ -1,0 +1,136 @@
+"""`suban`: one command line for the whole stack, one click command tree (`suban --help` lists
+every command, `suban COMMAND --help` tells each one's options).
+
+The commands are thin: what they do lives in `cli.operations` (stack, deployment, directory,
+workers, console, tests), `cli.demo_appeals` and the `assessment` package.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import sys
+
+import click
+import requests
+
+from admin_data.environment import Settings
+from admin_data.loader import AdminDataError
+from cli import operations
+from deploy import stack
+from deploy.deployment import DeploymentRefused
+from deploy.templates import TemplateSourceError
+from external_tasks.camunda import EngineError
+
+#: Failures a command reports as one line (exit status 1) instead of a traceback.
+REPORTED = (stack.StackError, EngineError, DeploymentRefused, AdminDataError, TemplateSourceError,
+            requests.RequestException, OSError, RuntimeError)
+
+
+def with_settings(command):
+    """Give the command the stack's settings (read from the environment) and report failures."""
+    @functools.wraps(command)
+    def run(*args, **kwargs):
+        try:
+            return command(Settings.from_env(), *args, **kwargs)
+        except REPORTED as exc:
+            stack.say(f"error: {exc}")
+            sys.exit(1)
+    return run
+
+
+@click.group(name="suban", context_settings={"help_option_names": ["-h", "--help"],
+                                           "max_content_width": 100})
+def main():
+    """宿事速办 12345 hotline stack. Settings come from SUBAN_* environment variables (README)."""
+
+
+#: The commands that do one operation on the stack: (name, operation of the settings, help).
+STACK_COMMANDS = (
+    ("up", operations.up, "Build the engine if needed, start it, deploy the models, sync the "
+     "directory, start the workers and the web console. Starts nothing twice."),
+    ("down", operations.down, "Stop exactly what `up` started."),
+    ("status", lambda settings: sys.exit(operations.status(settings)),
+     "Show what runs and where (exit status 3 while a part is stopped)."),
+    ("build", lambda settings: stack.build_engine(settings.engine, force=True),
+     "Rebuild the engine jar (Maven)."),
+    ("deploy", operations.deploy_models,
+     "Deploy every BPMN, DMN and form as one deployment (changed resources only)."),
+    ("sync-directory", operations.sync_directory,
+     "Sync the directory of units into engine groups, users and rights."),
+    ("workers", operations.run_workers, "Run the external-task workers in the foreground."),
+    ("console", operations.run_console,
+     "Run the web console (and its intake relay) in the foreground."),
+    ("templates", operations.write_element_templates,
+     "Write the workers' element templates for Camunda Modeler."),
+)
+for name, operation, help_text in STACK_COMMANDS:
+    main.command(name, help=help_text)(with_settings(operation))
+
+
+@main.command(context_settings={"ignore_unknown_options": True})
+@click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
+def test(pytest_args: tuple[str, ...]):
+    """Run the test suite; every argument goes to pytest (`suban test -x tests/test_routing.py`).
+    The suite starts its own stack on free ports."""
+    try:
+        operations.run_tests(list(pytest_args))
+    except (stack.StackError, OSError) as exc:
+        stack.say(f"error: {exc}")
+        sys.exit(1)
+
+
+@main.command("demo-appeals")
+@click.option("--count", default=2000, show_default=True, help="appeals to run through")
+@click.option("--seed", default=2026, show_default=True, help="random seed (same seed, same appeals)")
+@with_settings
+def demo_appeals(settings: Settings, count: int, seed: int):
+    """Run realistic demo appeals through the engine as the units would, then sync the
+    assessment store."""
+    from cli.demo_appeals import run_demo
+
+    numbers = run_demo(settings, count, seed)
+    stack.say(f"{len(numbers)} demo appeals closed")
+    operations.sync_assessment(settings)
+
+
+@main.group()
+def assessment():
+    """The assessment and analysis store (考核/研判)."""
+
+
+@assessment.command("sync")
+@with_settings
+def assessment_sync(settings: Settings):
+    """Sync the engine's history into the store (resumable, incremental)."""
+    operations.sync_assessment(settings)
+
+
+@assessment.command("load-synthetic")
+@click.option("--count", default=100_000, show_default=True)
+@click.option("--year", default=dt.date.today().year - 1, show_default="last year")
+@click.option("--seed", default=2026, show_default=True)
+@with_settings
+def load_synthetic(settings: Settings, count: int, year: int, seed: int):
+    """Write SYNTHETIC appeals (labelled, for scale tests) into the store."""
+    from assessment import store
+    from assessment.synthetic import load_synthetic as load
+
+    path = store.store_path(settings)
+    load(path, count, year, seed)
+    stack.say(f"{count} SYNTHETIC appeals of {year} written to {path} "
+              "(source 'synthetic'; remove with `suban assessment remove-synthetic`)")
+
+
+@assessment.command("remove-synthetic")
+@with_settings
+def remove_synthetic(settings: Settings):
+    """Delete every synthetic appeal from the store."""
+    from assessment import store
+    from assessment.synthetic import remove_synthetic as remove
+
+    path = store.store_path(settings)
+    db = store.connect(path)
+    try:
+        stack.say(f"{remove(db)} synthetic appeals removed from {path}")
+    finally:
+        db.close()

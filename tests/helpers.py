@@ -1,0 +1,54 @@
+"""What several test modules share that is not a fixture (fixtures live in conftest.py)."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import requests
+
+from admin_data.environment import REPO_ROOT, Settings
+from external_tasks.camunda import LockedTask
+
+#: The TipDM 2020 C reference messages (real citizen messages), beside the repository.
+TIPDM_DIR = REPO_ROOT.parent / "shared" / "data" / "tipdm2020c"
+
+#: 副县长(分管城乡建设) has 凤城街道 in `in_charge_of` (admin_data/files/directory.yaml).
+LEADER_OF_FENGCHENG = "leaderurban"
+
+#: An appeal as the intake API takes it.
+INTAKE_APPEAL = {"kind": "complaint", "categoryCode": "construction.propertyService",
+                 "title": "小区物业不清理垃圾", "content": "小区楼道垃圾堆积一周无人清理, 物业不作为",
+                 "township": "fengcheng", "callerName": "王小明", "callerPhone": "13912345678"}
+
+#: A BPMN file the designers' checks refuse (a start event leading nowhere).
+BROKEN_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="Definitions_Broken"
+    targetNamespace="http://bpmn.io/schema/bpmn">
+  <bpmn:process id="broken" isExecutable="true">
+    <bpmn:startEvent id="StartEvent_Alone" name="已开始" />
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def run_suban(settings: Settings, *args: str, env: dict | None = None, timeout: float = 400):
+    environment = os.environ | settings.to_env() | (env or {})
+    return subprocess.run([sys.executable, "-m", "cli", *args], cwd=REPO_ROOT,
+                          env=environment, capture_output=True, text=True, timeout=timeout)
+
+
+def request_supervision(appeals, number, body, token=None):
+    return requests.post(
+        f"{appeals.settings.console_url}/api/v1/appeals/{number}/supervisions", json=body,
+        headers={"Authorization": f"Bearer {token or appeals.settings.api_token}"}, timeout=30)
+
+
+def locked_task(variables: dict, process_instance_id: str = "pi-direct",
+                activity_instance_id: str = "Task_Notify:direct-1") -> LockedTask:
+    return LockedTask(id="task-1", topic="send-notification", business_key="TEST-direct",
+                      process_instance_id=process_instance_id, process_definition_key="test_notify",
+                      activity_id="Task_Notify", activity_instance_id=activity_instance_id,
+                      retries=None, variables=variables, create_time=None, lock_expiration=None,
+                      extension_properties={})

@@ -8,8 +8,9 @@ valid appeals are queued in a throwaway outbox and no fuzzed appeal reaches the 
 another test's units.
 
 Generated queries seldom name a valid period, so the reports are also asked for periods of an
-analytical store of the console's own that holds appeals in the states a sync writes, and their
-answers checked against the document.
+analytical store of the console's own that holds appeals in the states a sync writes, and the
+operations that call the engine are asked of a console whose engine is away; those answers are
+checked against the document too.
 """
 from __future__ import annotations
 
@@ -155,6 +156,31 @@ def test_reports_of_stored_appeals_answer_what_the_document_says(api_schema, aut
         headers=auth, checks=[schemathesis.checks.response_schema_conformance])
     assert response.status_code == 200, response.text
     assert REPORTS[path](response.json()), response.text
+
+
+@pytest.fixture(scope="module")
+def api_without_engine(settings, tmp_path_factory):
+    """The API of a console whose engine does not answer."""
+    settings = dataclasses.replace(settings, data_dir=tmp_path_factory.mktemp("no-engine"),
+                                   engine_port=free_port())
+    return schemathesis.openapi.from_wsgi("/api/v1/openapi.json", create_app(settings))
+
+
+@pytest.mark.parametrize("method, path, path_parameters, body", [
+    ("GET", "/api/v1/appeals/{number}", {"number": "XS20261127-0001"}, None),
+    ("POST", "/api/v1/appeals/{number}/supervisions", {"number": "XS20261127-0001"},
+     {"level": 3, "reason": "重大疑难, 请县领导督办"}),
+    ("POST", "/api/v1/assessment/sync", {}, None),
+])
+def test_operations_without_their_engine_answer_what_the_document_says(
+        api_without_engine, auth, method, path, path_parameters, body):
+    case = api_without_engine[path][method].Case(
+        path_parameters=path_parameters, **({"body": body} if body else {}))
+    response = case.call_and_validate(headers=auth, checks=[
+        schemathesis.checks.status_code_conformance,
+        schemathesis.checks.response_schema_conformance])
+    assert response.status_code == 503, response.text
+    assert_names_the_problem(response.status_code, response.json())
 
 
 @pytest.mark.parametrize("headers, data, status, field", [

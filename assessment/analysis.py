@@ -43,7 +43,9 @@ def top_problems(db: sqlite3.Connection, period: Period, limit: int = 10) -> lis
         "SELECT category_code, "
         "SUM(received_date BETWEEN ? AND ?) AS appeals, "
         "SUM(received_date BETWEEN ? AND ?) AS previous, "
-        "SUM(received_date BETWEEN ? AND ? AND evaluation = 'unsatisfied') AS unsatisfied "
+        # IS, not =: an appeal not yet evaluated is no unsatisfied one (= gives NULL for it, and
+        # a NULL sum for a category none of whose appeals is evaluated yet).
+        "SUM(received_date BETWEEN ? AND ? AND evaluation IS 'unsatisfied') AS unsatisfied "
         "FROM appeals WHERE received_date BETWEEN ? AND ? AND category_code IS NOT NULL "
         "GROUP BY category_code",
         (period.start.isoformat(), period.end.isoformat(), before.start.isoformat(),

@@ -291,6 +291,7 @@ for _view in (assessment_indicators, assessment_indicators_csv, assessment_analy
               assessment_bulletin, assessment_bulletin_xlsx):
     _view.refusals = REFUSALS
     _view.query_schema = ReportQuerySchema
+assessment_sync.refusals = {503: "流程引擎暂不可用"}
 
 
 @pages.get("")

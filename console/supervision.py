@@ -76,7 +76,8 @@ def request_supervision(number: str):
 request_supervision.request_schema = SupervisionRequestSchema
 request_supervision.response_schema = SupervisionAcceptedSchema()
 request_supervision.response_status = 202
-request_supervision.refusals = {404: "没有这个编号的工单", 409: "工单已办结或不在承办单位办理阶段"}
+request_supervision.refusals = {404: "没有这个编号的工单", 409: "工单已办结或不在承办单位办理阶段",
+                               503: "流程引擎暂不可用"}
 
 
 class SupervisionOutSchema(Schema):

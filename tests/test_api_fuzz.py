@@ -1,14 +1,22 @@
 """Bad input at scale: the console API fuzzed from its own OpenAPI document (schemathesis).
 
 Every operation gets a fixed number of generated requests, valid and invalid, drawn
-deterministically: no answer is a 500, every answer conforms to the document, and every 4xx
-body is the error schema naming the field at fault. Reads go to the test stack's engine;
-starts go to a closed port, so valid appeals are queued in a throwaway outbox and no fuzzed
-appeal reaches the engine or another test's units.
+deterministically: no answer is a 500, every answer conforms to the document (schemathesis's
+response_schema_conformance among its default checks), and every 4xx body is the error schema
+naming the field at fault. Reads go to the test stack's engine; starts go to a closed port, so
+valid appeals are queued in a throwaway outbox and no fuzzed appeal reaches the engine or
+another test's units.
+
+Generated queries seldom name a valid period, so the reports are also asked for periods of an
+analytical store of the console's own that holds appeals in the states a sync writes, and the
+operations that call the engine are asked of a console whose engine is away; those answers are
+checked against the document too.
 """
 from __future__ import annotations
 
 import collections
+import dataclasses
+import datetime as dt
 import json
 
 import hypothesis
@@ -17,10 +25,13 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given
 from schemathesis import GenerationMode
 
+from assessment import store
+from assessment.synthetic import appeal_row, load_synthetic
 from console import create_app
 from console.api import MAX_BODY_BYTES
 from console.outbox import IntakeOutbox
 from external_tasks.camunda import EngineClient
+from external_tasks.workdays import SHANGHAI
 from tests.conftest import free_port
 from tests.helpers import INTAKE_APPEAL
 
@@ -31,11 +42,48 @@ EXAMPLES = 40  # per operation and generation mode
 RULES_BEYOND_SCHEMA = [schemathesis.checks.positive_data_acceptance]
 
 
+#: The live month of the console's store: appeals received, some still open and unevaluated.
+LIVE_MONTH = dt.date(2026, 11, 1)
+#: A past year of the store: synthetic appeals, closed and evaluated, with repeats and surges.
+PAST_YEAR = 2025
+
+
+def live_month_appeals() -> list[dict]:
+    """Store rows as the sync writes them early in a month, one per state that leaves columns
+    empty: just received (nothing judged, no evaluation), a repeat of the same caller, answered
+    on the call (no unit), excluded by the scope check (no township, no category)."""
+    def received(day: int) -> dt.datetime:
+        return dt.datetime(LIVE_MONTH.year, LIVE_MONTH.month, day, 9, 30, tzinfo=SHANGHAI)
+    same_caller = {"caller_key": "fuzz-caller", "address_key": "fengcheng|人民路1号"}
+    return [
+        appeal_row("XS20261102-0001", received(2), source="engine", township="fengcheng",
+                   category_code="construction.propertyService", lead_unit="fengcheng",
+                   **same_caller),
+        appeal_row("XS20261103-0001", received(3), source="engine", township="fengcheng",
+                   category_code="construction.propertyService", lead_unit="fengcheng",
+                   **same_caller),
+        appeal_row("XS20261103-0002", received(3), source="engine", kind="inquiry",
+                   township="zhaozhuang", state="closed", closed_as="answered_on_call",
+                   closed_at=received(3).isoformat(), dispatched=0, unit_runs=0),
+        appeal_row("XS20261104-0001", received(4), source="engine", state="closed",
+                   closed_as="excluded", closed_at=received(4).isoformat(), dispatched=0,
+                   unit_runs=0),
+    ]
+
+
 @pytest.fixture(scope="module")
 def app(settings, tmp_path_factory):
+    # A data folder of its own: the analytical store holds what this test put there, whatever
+    # other tests of the session synced or loaded into the stack's.
+    settings = dataclasses.replace(settings, data_dir=tmp_path_factory.mktemp("fuzz"))
+    load_synthetic(store.store_path(settings), 2_000, PAST_YEAR, progress=False)
+    db = store.connect(store.store_path(settings))
+    try:
+        store.upsert(db, live_month_appeals())
+    finally:
+        db.close()
     app = create_app(settings)
-    app.config["SUBAN_INTAKE_OUTBOX"] = IntakeOutbox(
-        tmp_path_factory.mktemp("fuzz") / "outbox.sqlite")
+    app.config["SUBAN_INTAKE_OUTBOX"] = IntakeOutbox(settings.data_dir / "outbox.sqlite")
     app.config["SUBAN_INTAKE_ENGINE"] = EngineClient(
         f"http://127.0.0.1:{free_port()}/engine-rest", settings.admin_user,
         settings.admin_password)
@@ -87,6 +135,52 @@ def test_fuzz_operation_from_the_openapi_document(api_schema, auth, method, path
     print(f"\nfuzzed {method} {path}: {sum(statuses.values())} cases, "
           f"statuses {dict(sorted(statuses.items()))}")
     assert sum(statuses.values()) > 0
+
+
+#: Report → whether its answer counts appeals (so the check saw rows, not empty lists).
+REPORTS = {
+    "/api/v1/assessment/indicators": lambda body: sum(row["received"] for row in body["rows"]),
+    "/api/v1/assessment/analysis": lambda body: body["weekly"] and body["problems"],
+    "/api/v1/assessment/bulletin": lambda body: body["problems"],
+}
+PERIODS = [{"month": LIVE_MONTH.strftime("%Y-%m")}, {"quarter": "2026-Q4", "group": "township"},
+           {"year": str(PAST_YEAR), "group": "department"},
+           {"start": f"{PAST_YEAR}-06-01", "end": f"{PAST_YEAR}-06-30", "group": "county"}]
+
+
+@pytest.mark.parametrize("query", PERIODS, ids=lambda query: "-".join(query.values()))
+@pytest.mark.parametrize("path", REPORTS)
+def test_reports_of_stored_appeals_answer_what_the_document_says(api_schema, auth, path, query):
+    case = api_schema[path]["GET"].Case(query=query)
+    response = case.call_and_validate(
+        headers=auth, checks=[schemathesis.checks.response_schema_conformance])
+    assert response.status_code == 200, response.text
+    assert REPORTS[path](response.json()), response.text
+
+
+@pytest.fixture(scope="module")
+def api_without_engine(settings, tmp_path_factory):
+    """The API of a console whose engine does not answer."""
+    settings = dataclasses.replace(settings, data_dir=tmp_path_factory.mktemp("no-engine"),
+                                   engine_port=free_port())
+    return schemathesis.openapi.from_wsgi("/api/v1/openapi.json", create_app(settings))
+
+
+@pytest.mark.parametrize("method, path, path_parameters, body", [
+    ("GET", "/api/v1/appeals/{number}", {"number": "XS20261127-0001"}, None),
+    ("POST", "/api/v1/appeals/{number}/supervisions", {"number": "XS20261127-0001"},
+     {"level": 3, "reason": "重大疑难, 请县领导督办"}),
+    ("POST", "/api/v1/assessment/sync", {}, None),
+])
+def test_operations_without_their_engine_answer_what_the_document_says(
+        api_without_engine, auth, method, path, path_parameters, body):
+    case = api_without_engine[path][method].Case(
+        path_parameters=path_parameters, **({"body": body} if body else {}))
+    response = case.call_and_validate(headers=auth, checks=[
+        schemathesis.checks.status_code_conformance,
+        schemathesis.checks.response_schema_conformance])
+    assert response.status_code == 503, response.text
+    assert_names_the_problem(response.status_code, response.json())
 
 
 @pytest.mark.parametrize("headers, data, status, field", [

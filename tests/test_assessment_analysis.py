@@ -117,6 +117,17 @@ def test_weekly_counts_and_top_problems(db):
     assert top[0]["change"] == 5.0 and top[0]["unsatisfied"] == 1
 
 
+def test_appeals_not_yet_evaluated_count_as_none_unsatisfied(tmp_path):
+    connection = store.connect(tmp_path / "open.sqlite3")
+    fill(connection, [appeal_row("XS20261123-0001", at(MONDAY), township="huangkou",
+                                 category_code="citymgmt.sanitation")])  # open, no evaluation
+    this_week = parse_period(start=MONDAY.isoformat(),
+                             end=(MONDAY + dt.timedelta(days=6)).isoformat())
+    assert [(row["appeals"], row["previous"], row["unsatisfied"])
+            for row in top_problems(connection, this_week)] == [(1, 0, 0)]
+    connection.close()
+
+
 def test_repeats_by_caller_and_by_address(db):
     found = repeats(db, parse_period(start="2026-11-23", end="2026-11-29"), window_days=30)
     assert [(group["basis"], group["appeals"], group["township"]) for group in found] == [

@@ -119,7 +119,7 @@ def test_weekly_counts_and_top_problems(db):
 
 def test_appeals_not_yet_evaluated_count_as_none_unsatisfied(tmp_path):
     connection = store.connect(tmp_path / "open.sqlite3")
-    fill(connection, [appeal_row("XS20261123-0001", at(MONDAY), township="huangkou",
+    fill(connection, [synthetic_row("XS20261123-0001", at(MONDAY), township="huangkou",
                                  category_code="citymgmt.sanitation")])  # open, no evaluation
     this_week = parse_period(start=MONDAY.isoformat(),
                              end=(MONDAY + dt.timedelta(days=6)).isoformat())

@@ -21,6 +21,7 @@ from console import create_app
 from console.api import MAX_BODY_BYTES
 from console.outbox import IntakeOutbox
 from external_tasks.camunda import EngineClient
+from external_tasks.intake import take_offline_series
 from tests.conftest import free_port
 from tests.test_intake_outbox import APPEAL
 
@@ -32,10 +33,12 @@ RULES_BEYOND_SCHEMA = [schemathesis.checks.positive_data_acceptance]
 
 
 @pytest.fixture(scope="module")
-def app(settings, tmp_path_factory):
+def app(settings, engine, tmp_path_factory):
     app = create_app(settings)
     app.config["SUBAN_INTAKE_OUTBOX"] = IntakeOutbox(
         tmp_path_factory.mktemp("fuzz") / "outbox.sqlite")
+    # Appeals are queued under numbers of this console's offline series (it has no engine).
+    app.config["SUBAN_INTAKE_OUTBOX"].keep_offline_series(take_offline_series(engine))
     app.config["SUBAN_INTAKE_ENGINE"] = EngineClient(
         f"http://127.0.0.1:{free_port()}/engine-rest", settings.admin_user,
         settings.admin_password)

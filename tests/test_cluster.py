@@ -16,7 +16,8 @@ from console import create_app
 from deploy import cli, stack
 from deploy.settings import REPO_ROOT, Settings
 from external_tasks.camunda import EngineClient
-from external_tasks.intake import NUMBER_PATTERN, take_appeal_number
+from external_tasks.intake import (NUMBER_PATTERN, NUMBER_PREFIX, now_in_shanghai,
+                                   take_appeal_number)
 from tests.appeal_driver import unique_phone
 from tests.appeal_load import (  # noqa: F401 - sms_gateway is a fixture used here
     APPEAL, CALLER_SMS, caller_sms_by_number, engine_nodes, instances_by_number, kill_hard,
@@ -47,6 +48,18 @@ def test_two_nodes_share_one_database(cluster):
     instance_id = start_appeal(first, number)
     assert second.get(f"/process-instance/{instance_id}")["businessKey"] == number
     wait_for_expected_state(second, [number], timeout=60)
+
+
+def test_numbers_of_the_day_continue_after_those_a_per_host_counter_gave(cluster):
+    """The day of the upgrade: appeals numbered by the old per-host counters are in the engine;
+    the day's shared counter, created by its first number, starts after the highest of them.
+    (The cluster's database is new: no test before this one took a number.)"""
+    engine1, engine2 = (cli.admin_client(node) for node in cluster)
+    day = f"{NUMBER_PREFIX}{now_in_shanghai():%Y%m%d}-"
+    start_appeal(engine1, f"{day}0042")
+    start_appeal(engine1, f"{day}0007")
+    assert take_appeal_number(engine2) == f"{day}0043"
+    assert take_appeal_number(engine1) == f"{day}0044"
 
 
 def test_appeal_numbers_are_unique_across_both_nodes(cluster):

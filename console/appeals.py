@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 from flask import current_app, jsonify
 from marshmallow import Schema, ValidationError, fields
@@ -11,16 +10,15 @@ from console.api import (api, admin_engine, error_response, json_body, requires_
                          responds_with)
 from console.form_schema import form_schema
 from console.supervision import SupervisionOutSchema, supervision_summaries
-from console.outbox import IntakeOutbox, deliver, outbox_path
 from admin_data.environment import Settings
+from console.outbox import IntakeOutbox, deliver, outbox_path
 from external_tasks import appeal
 from external_tasks.camunda import EngineClient, EngineError, from_typed_map, to_typed_map
-from external_tasks.intake import NUMBER_PREFIX, allocate_appeal_number, now_in_shanghai
+from external_tasks.intake import NUMBER_PATTERN, NUMBER_PREFIX, now_in_shanghai, take_appeal_number
 
 INTAKE_FORM = "appeal_intake"
 #: How long a caller of the intake API waits for the engine before the appeal is queued.
 INTAKE_WAIT_S = 5
-NUMBER_PATTERN = re.compile(rf"^{NUMBER_PREFIX}\d{{8}}-\d{{4,}}$")
 
 #: What the status shows; the caller's name and phone only masked.
 STATUS_VARIABLES = appeal.WITHOUT_CALLER
@@ -88,6 +86,11 @@ class AppealStatusSchema(Schema):
                                metadata={"description": "三级督办"})
 
 
+def _queued(number: str, error: EngineError):
+    current_app.logger.warning("appeal %s queued for the engine: %s", number, error)
+    return jsonify(AppealQueuedSchema().dump({"appealNumber": number, "status": "queued"})), 202
+
+
 @api.post("/appeals")
 @requires_token
 def create_appeal():
@@ -101,17 +104,21 @@ def create_appeal():
         # The register-appeal worker would stop this appeal with an incident.
         return error_response({"receivedAt": [
             "「受理时间」不能晚于现在 (receipt time in the future)"]})
-    number = allocate_appeal_number(current_app.config["SUBAN_SETTINGS"].data_dir, now.date())
+    outbox = intake_outbox()
+    try:
+        number, engine_error = take_appeal_number(_intake_engine()), None
+    except EngineError as error:  # the engine is away: a number of this console's own series
+        number, engine_error = outbox.next_offline_number(now.date(), error), error
     # Received now, however late the engine starts it: deadlines count from here.
     variables = to_typed_map({"receivedAt": now.isoformat()} | values
                              | {"appealNumber": number})
-    outbox = intake_outbox()
-    outbox.add(number, variables)
+    outbox.add(number, variables, engine_error)
+    if engine_error:  # no second wait for an engine that just failed: the relay starts it
+        return _queued(number, engine_error)
     try:
         instance_id = deliver(outbox, _intake_engine(), number, variables)
     except EngineError as error:
-        current_app.logger.warning("appeal %s queued for the engine: %s", number, error)
-        return jsonify(AppealQueuedSchema().dump({"appealNumber": number, "status": "queued"})), 202
+        return _queued(number, error)
     return jsonify(AppealCreatedSchema().dump(
         {"appealNumber": number, "processInstanceId": instance_id})), 201
 
@@ -119,6 +126,7 @@ def create_appeal():
 create_appeal.request_schema = form_schema(INTAKE_FORM).__class__
 create_appeal.response_schema = AppealCreatedSchema()
 create_appeal.response_status = 201
+create_appeal.refusals = {503: "流程引擎暂不可用, 且本控制台尚未取得离线编号段"}
 create_appeal.other_responses = {
     202: ("已受理并保存, 流程引擎暂不可用: 引擎恢复后自动启动", AppealQueuedSchema())}
 

@@ -10,6 +10,13 @@ A sender that dies between starting the process and marking the row leaves a que
 lease runs out; the next claim finds the process and only marks the row. A start whose answer
 never came (timeout, engine error) may still land, so its row waits `SETTLE_S` before the next
 claim looks again. Once started, the row keeps no caller data.
+
+Numbers: an appeal's number comes from the engine's database, shared by every engine node. When
+the engine gives none (down, slow), the appeal gets a number of this outbox's offline series,
+XS20261127-L<series>-0001, counted here per day; the series is the engine's too (asked once, by
+the relay, as soon as the engine answers), so two consoles never share one, and offline numbers
+never meet the engine's, which have no series. A console that never reached the engine has no
+series and refuses appeals (503) while the engine is away.
 """
 from __future__ import annotations
 
@@ -26,6 +33,8 @@ from typing import Callable
 from admin_data.environment import Settings
 from external_tasks.appeal import APPEAL_PROCESS
 from external_tasks.camunda import EngineClient, EngineError
+from external_tasks.intake import format_offline_number, take_offline_series
+
 QUEUED, STARTED = "queued", "started"
 
 #: How long a claim keeps others off a row: longer than a check and a start at the client's timeout.
@@ -36,7 +45,7 @@ SETTLE_S = 120.0
 REFUSED_RETRY_S = 30.0
 RELAY_INTERVAL_S = 2.0
 
-SCHEMA = """
+SCHEMA = ("""
 CREATE TABLE IF NOT EXISTS intake_outbox (
     appeal_number       TEXT PRIMARY KEY,
     status              TEXT NOT NULL CHECK (status IN ('queued', 'started')),
@@ -48,7 +57,18 @@ CREATE TABLE IF NOT EXISTS intake_outbox (
     received_at         TEXT NOT NULL,
     started_at          TEXT
 )
-"""
+""", """
+CREATE TABLE IF NOT EXISTS offline_series (
+    one     INTEGER PRIMARY KEY CHECK (one = 1),  -- an outbox has one series
+    series  INTEGER NOT NULL,
+    taken_at TEXT NOT NULL
+)
+""", """
+CREATE TABLE IF NOT EXISTS offline_numbers (
+    day   TEXT PRIMARY KEY,   -- yyyymmdd
+    last  INTEGER NOT NULL
+)
+""")
 
 log = logging.getLogger("suban.intake")
 
@@ -68,7 +88,8 @@ class IntakeOutbox:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with contextlib.closing(self._connection()) as db:
             db.execute("PRAGMA journal_mode=WAL")  # the console's threads and the relay share it
-            db.execute(SCHEMA)
+            for statement in SCHEMA:
+                db.execute(statement)
 
     def _connection(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
@@ -88,13 +109,42 @@ class IntakeOutbox:
                 raise
             db.execute("COMMIT")
 
-    def add(self, number: str, variables: dict) -> None:
-        """Store a new appeal, claimed by the caller for one attempt at starting it."""
+    def add(self, number: str, variables: dict, engine_error: EngineError | None = None) -> None:
+        """Store a new appeal, claimed by the caller for one attempt at starting it; after an
+        `engine_error` (the engine gave no number) due for the relay at once instead."""
+        attempts, next_attempt = (0, self.clock()) if engine_error else (1, self.clock() + CLAIM_S)
         with self._transaction() as db:
             db.execute("INSERT INTO intake_outbox (appeal_number, status, variables, attempts, "
-                       "next_attempt, received_at) VALUES (?, ?, ?, 1, ?, ?)",
-                       (number, QUEUED, json.dumps(variables, ensure_ascii=False),
-                        self.clock() + CLAIM_S, _now_text()))
+                       "next_attempt, last_error, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       (number, QUEUED, json.dumps(variables, ensure_ascii=False), attempts,
+                        next_attempt, str(engine_error or "")[:1000], _now_text()))
+
+    def offline_series(self) -> int | None:
+        with contextlib.closing(self._connection()) as db:
+            row = db.execute("SELECT series FROM offline_series").fetchone()
+        return row["series"] if row else None
+
+    def keep_offline_series(self, series: int) -> int:
+        """Keep `series` unless the outbox has one already; returns the one kept."""
+        with self._transaction() as db:
+            db.execute("INSERT INTO offline_series VALUES (1, ?, ?) ON CONFLICT DO NOTHING",
+                       (series, _now_text()))
+            return db.execute("SELECT series FROM offline_series").fetchone()["series"]
+
+    def next_offline_number(self, day: dt.date, engine_error: EngineError) -> str:
+        """The next number of `day` in this outbox's offline series, for an appeal the engine
+        gave no number (`engine_error`); without a series the engine's error stands."""
+        with self._transaction() as db:
+            row = db.execute("SELECT series FROM offline_series").fetchone()
+            if row is None:
+                raise EngineError(f"{engine_error}; no offline number either: this console has "
+                                  "not reached the engine yet to get its offline series")
+            key = f"{day:%Y%m%d}"
+            db.execute("INSERT INTO offline_numbers VALUES (?, 1) ON CONFLICT(day) DO UPDATE "
+                       "SET last = last + 1", (key,))
+            (last,) = db.execute("SELECT last FROM offline_numbers WHERE day = ?",
+                                 (key,)).fetchone()
+        return format_offline_number(day, row["series"], last)
 
     def claim_due(self) -> tuple[str, dict] | None:
         """The oldest queued appeal nobody holds, now held by the caller for `CLAIM_S`."""
@@ -179,9 +229,21 @@ class IntakeRelay:
             delivered.append(number)
         return delivered
 
+    def ensure_offline_series(self) -> None:
+        """Gets the outbox its offline series the first time the engine answers."""
+        if self.outbox.offline_series() is not None:
+            return
+        try:
+            series = self.outbox.keep_offline_series(take_offline_series(self.engine))
+        except EngineError as error:
+            log.warning("no offline series for this console yet: %s", error)
+            return
+        log.info("offline series L%s for appeals taken while the engine is away", series)
+
     def run(self) -> None:
         while not self._stopping.is_set():
             try:
+                self.ensure_offline_series()
                 self.relay_due()
             except sqlite3.Error:
                 log.exception("intake outbox unreadable; trying again")

@@ -1,20 +1,19 @@
 """Topic `register-appeal` (登记工单): the first step of every appeal.
 
 Gives the appeal its number (the business key; an appeal started in Tasklist without one gets
-the next number of the day), fixes the receipt time (now unless the appeal carries its original
-one), masks the caller for everyone but the hotline centre and the lead unit, and sets the
-counters and settings the rest of the process reads. An appeal received while a county leader
-is on duty (领导坐班) is a leader-received appeal and important, and so is a repeated appeal
-(重复件: the same phone number called within the configured window).
+the next number of the day from the engine's database, which every engine node shares), fixes
+the receipt time (now unless the appeal carries its original one), masks the caller for everyone
+but the hotline centre and the lead unit, and sets the counters and settings the rest of the
+process reads. An appeal received while a county leader is on duty (领导坐班) is a leader-received
+appeal and important, and so is a repeated appeal (重复件: the same phone number called within
+the configured window).
 """
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
-from pathlib import Path
+import re
 
 from admin_data.duty_roster import ROSTER, duty_leader_at
-from admin_data.environment import Settings
 from admin_data.hotline import HOTLINE
 from admin_data.workdays import SHANGHAI
 from connectors import mask_name, mask_phone
@@ -25,21 +24,25 @@ from external_tasks.runtime import IncidentError, TaskRouter
 router = TaskRouter()
 
 NUMBER_PREFIX = "XS"
+#: 离线: numbers a console gave while no engine answered carry its series after this mark.
+OFFLINE_MARK = "L"
+NUMBER_PATTERN = re.compile(rf"^{NUMBER_PREFIX}\d{{8}}-({OFFLINE_MARK}\d+-)?\d{{4,}}$")
 
 
-def allocate_appeal_number(data_dir: Path, day: dt.date) -> str:
-    """The next appeal number of `day`, e.g. XS20261127-0001 (one counter per day)."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    with sqlite3.connect(data_dir / "appeal_numbers.sqlite", timeout=30,
-                         isolation_level=None) as db:
-        db.execute("CREATE TABLE IF NOT EXISTS counters (day TEXT PRIMARY KEY, last INTEGER)")
-        db.execute("BEGIN IMMEDIATE")  # one writer at a time: no number is given twice
-        key = day.strftime("%Y%m%d")
-        db.execute("INSERT INTO counters VALUES (?, 1) ON CONFLICT(day) DO UPDATE "
-                   "SET last = last + 1", (key,))
-        (last,) = db.execute("SELECT last FROM counters WHERE day = ?", (key,)).fetchone()
-        db.execute("COMMIT")
-    return f"{NUMBER_PREFIX}{key}-{last:04d}"
+def take_appeal_number(engine: EngineClient, claim: str | None = None) -> str:
+    """The next appeal number of the day, e.g. XS20261127-0001, counted in the engine's database
+    (deploy/engine: AppealNumbers), which every engine node shares. The same `claim` (a process
+    instance id) gets the same number again."""
+    return engine.post("/suban/appeal-numbers", {"claim": claim} if claim else {})["number"]
+
+
+def take_offline_series(engine: EngineClient) -> int:
+    """A series of offline numbers (XS20261127-L<series>-0001) that no other console has."""
+    return engine.post("/suban/offline-series", {})["series"]
+
+
+def format_offline_number(day: dt.date, series: int, count: int) -> str:
+    return f"{NUMBER_PREFIX}{day:%Y%m%d}-{OFFLINE_MARK}{series}-{count:04d}"
 
 
 def now_in_shanghai() -> dt.datetime:
@@ -88,9 +91,10 @@ def register_appeal(task: LockedTask, engine: EngineClient, kind: str, appealNum
                     urgency: str = "normal", difficulty: str = "ordinary",
                     township: str | None = None, address: str | None = None,
                     coUnits: list | None = None):
-    # A redelivered task finds the number it gave the first time.
-    number = appealNumber or task.business_key or allocate_appeal_number(
-        Settings.from_env().data_dir, now_in_shanghai().date())
+    # An appeal started without a number (Tasklist) gets one; claimed by its process instance,
+    # a redelivered task gets the same number again.
+    number = appealNumber or task.business_key or take_appeal_number(
+        engine, claim=task.process_instance_id)
     callback = HOTLINE.current()["callback"]
     received = _receipt_time(receivedAt)
     duty_leader = duty_leader_at(dt.datetime.fromisoformat(received), ROSTER.current())

@@ -50,6 +50,26 @@ def start_appeal(engine: EngineClient, number: str) -> str:
         "businessKey": number, "variables": appeal_variables(number)})["id"]
 
 
+def start_numberless_appeal(engine: EngineClient) -> str:
+    """Started as Tasklist's start form does: no business key, no number; register-appeal
+    numbers it."""
+    variables = appeal_variables("")
+    del variables["appealNumber"]
+    return engine.post(f"/process-definition/key/{APPEAL_PROCESS}/start",
+                       {"variables": variables})["id"]
+
+
+def worker_numbers(engine: EngineClient, instance_ids: list[str], timeout: float) -> dict[str, str]:
+    """The number register-appeal gave each of these appeals, by process instance id."""
+    def numbered():
+        found = {item["processInstanceId"]: item["value"] for item in engine.post(
+            "/history/variable-instance", {"processInstanceIdIn": instance_ids,
+                                           "variableName": "appealNumber"})}
+        return found if set(found) == set(instance_ids) else None
+    return wait_until(numbered, timeout=timeout, interval=0.5,
+                      what="register-appeal to number every appeal")
+
+
 def instances_by_number(engine: EngineClient, numbers: list[str]) -> dict[str, int]:
     """How many appeal processes each number has (history: finished ones count too)."""
     counts = collections.Counter()

@@ -31,7 +31,8 @@ from console import create_app
 from console.api import MAX_BODY_BYTES
 from console.outbox import IntakeOutbox
 from external_tasks.camunda import EngineClient
-from external_tasks.workdays import SHANGHAI
+from admin_data.workdays import SHANGHAI
+from external_tasks.intake import take_offline_series
 from tests.conftest import free_port
 from tests.helpers import INTAKE_APPEAL
 
@@ -72,7 +73,7 @@ def live_month_appeals() -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def app(settings, tmp_path_factory):
+def app(settings, engine, tmp_path_factory):
     # A data folder of its own: the analytical store holds what this test put there, whatever
     # other tests of the session synced or loaded into the stack's.
     settings = dataclasses.replace(settings, data_dir=tmp_path_factory.mktemp("fuzz"))
@@ -84,6 +85,8 @@ def app(settings, tmp_path_factory):
         db.close()
     app = create_app(settings)
     app.config["SUBAN_INTAKE_OUTBOX"] = IntakeOutbox(settings.data_dir / "outbox.sqlite")
+    # Appeals are queued under numbers of this console's offline series (it has no engine).
+    app.config["SUBAN_INTAKE_OUTBOX"].keep_offline_series(take_offline_series(engine))
     app.config["SUBAN_INTAKE_ENGINE"] = EngineClient(
         f"http://127.0.0.1:{free_port()}/engine-rest", settings.admin_user,
         settings.admin_password)

@@ -2,6 +2,8 @@
 one node is killed (kill -9). Each node has its own data folder, as on two hosts."""
 from __future__ import annotations
 
+import collections
+import concurrent.futures
 import re
 import socket
 import subprocess
@@ -10,11 +12,16 @@ from pathlib import Path
 import pytest
 
 from connectors.config import ENVIRONMENT_VARIABLES
-from deploy import stack
 from admin_data.environment import REPO_ROOT, Settings
+from console import create_app
+from deploy import stack
+from external_tasks.camunda import EngineClient
+from external_tasks.intake import (NUMBER_PATTERN, NUMBER_PREFIX, now_in_shanghai,
+                                   take_appeal_number)
+from tests.appeal_driver import unique_phone
 from tests.appeal_load import (
-    caller_sms_by_number, engine_nodes, instances_by_number, kill_hard, new_numbers,
-    start_appeal, wait_for_expected_state)
+    APPEAL, caller_sms_by_number, engine_nodes, instances_by_number, kill_hard, new_numbers,
+    start_appeal, start_numberless_appeal, wait_for_expected_state, worker_numbers)
 from tests.local_servers import CALLER_SMS
 from tests.conftest import wait_until
 from external_tasks.camunda import EngineClient
@@ -42,6 +49,53 @@ def test_two_nodes_share_one_database(cluster):
     instance_id = start_appeal(first, number)
     assert second.get(f"/process-instance/{instance_id}")["businessKey"] == number
     wait_for_expected_state(second, [number], timeout=60)
+
+
+def test_numbers_of_the_day_continue_after_those_a_per_host_counter_gave(cluster):
+    """The day of the upgrade: appeals numbered by the old per-host counters are in the engine;
+    the day's shared counter, created by its first number, starts after the highest of them.
+    (The cluster's database is new: no test before this one took a number.)"""
+    engine1, engine2 = (EngineClient.as_admin(node) for node in cluster)
+    day = f"{NUMBER_PREFIX}{now_in_shanghai():%Y%m%d}-"
+    start_appeal(engine1, f"{day}0042")
+    start_appeal(engine1, f"{day}0007")
+    assert take_appeal_number(engine2) == f"{day}0043"
+    assert take_appeal_number(engine1) == f"{day}0044"
+
+
+def test_appeal_numbers_are_unique_across_both_nodes(cluster):
+    """The production layout: the console (on node 1) numbers the appeals it takes through node
+    1's engine, while the workers of both nodes number appeals started without one (Tasklist)
+    through their own node's engine, all at once: every number is different."""
+    node1, node2 = cluster
+    console = create_app(node1)
+    engine1, engine2 = EngineClient.as_admin(node1), EngineClient.as_admin(node2)
+    workers1, workers2 = (EngineClient(node.engine_rest_url, node.worker_user,
+                                       node.worker_password) for node in cluster)
+
+    def through_the_console() -> str:
+        response = console.test_client().post(
+            "/api/v1/appeals", json=APPEAL | {"callerPhone": unique_phone()},
+            headers={"Authorization": f"Bearer {node1.api_token}"})
+        assert response.status_code == 201, response.get_data(as_text=True)
+        return response.json["appealNumber"]
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        console_numbers = [pool.submit(through_the_console) for _ in range(16)]
+        numberless = [pool.submit(start_numberless_appeal, engine) for engine in
+                      (engine1, engine2) * 8]
+        direct = [pool.submit(take_appeal_number, client) for client in (workers1, workers2) * 8]
+        instance_ids = [future.result() for future in numberless]
+        numbers = [future.result() for future in console_numbers + direct]
+    numbers += worker_numbers(engine2, instance_ids, timeout=180).values()
+    assert len(numbers) == 48 and len(set(numbers)) == 48, sorted(numbers)
+    assert all(NUMBER_PATTERN.match(number) for number in numbers)
+    registered_by = collections.Counter(
+        entry["workerId"] for entry in engine2.get("/history/external-task-log",
+                                                   topicName="register-appeal", successLog="true")
+        if entry["processInstanceId"] in instance_ids)
+    print(f"\ncluster: {len(numbers)} appeal numbers through both nodes, all distinct; "
+          f"numberless appeals numbered by {dict(registered_by)}")
 
 
 def test_appeals_keep_flowing_when_a_node_is_killed(cluster, sms_gateway):

@@ -11,8 +11,9 @@ import pytest
 import requests
 
 from console import create_app
-from console.outbox import CLAIM_S, IntakeOutbox, IntakeRelay, QUEUED, STARTED, outbox_path
+from console.outbox import CLAIM_S, QUEUED, STARTED, IntakeOutbox, IntakeRelay, outbox_path
 from external_tasks.appeal import APPEAL_PROCESS
+from external_tasks.intake import NUMBER_PATTERN, take_offline_series
 from tests.conftest import free_port, wait_until
 from tests.helpers import INTAKE_APPEAL
 
@@ -27,10 +28,12 @@ class CrashAfterStart(IntakeOutbox):
         raise ProcessKilled(f"killed after starting {number}")
 
 
-def console_without_engine(settings, engine_port: int, outbox_file):
-    """A console whose engine URL leads nowhere, numbering appeals like the test stack."""
+def console_without_engine(settings, engine, engine_port: int, outbox_file):
+    """A console whose engine URL leads nowhere; it got its offline series (unless its outbox
+    had one) while the engine answered."""
     app = create_app(dataclasses.replace(settings, engine_port=engine_port))
     app.config["SUBAN_INTAKE_OUTBOX"] = IntakeOutbox(outbox_file)
+    app.config["SUBAN_INTAKE_OUTBOX"].keep_offline_series(take_offline_series(engine))
     return app.test_client()
 
 
@@ -59,8 +62,8 @@ def instances_of(engine, number: str) -> list[dict]:
 
 
 @pytest.fixture
-def down_console(settings, tmp_path):
-    return console_without_engine(settings, free_port(), tmp_path / "outbox.sqlite")
+def down_console(settings, engine, tmp_path):
+    return console_without_engine(settings, engine, free_port(), tmp_path / "outbox.sqlite")
 
 
 def test_engine_up_appeal_starts_at_once_and_the_outbox_keeps_no_caller_data(settings, engine):
@@ -107,7 +110,7 @@ def test_slow_engine_answer_is_bounded_and_the_appeal_queued(settings, engine, t
     with socket.socket() as silent_engine:  # accepts connections, never answers
         silent_engine.bind(("127.0.0.1", 0))
         silent_engine.listen()
-        client = console_without_engine(settings, silent_engine.getsockname()[1],
+        client = console_without_engine(settings, engine, silent_engine.getsockname()[1],
                                         tmp_path / "outbox.sqlite")
         number = queue_appeal(client, settings)
         assert status_of(client, settings, number)["status"] == "queued"
@@ -131,7 +134,7 @@ def test_crash_between_start_and_mark_starts_one_instance(settings, engine, down
     after_claim = IntakeOutbox(outbox_file, clock=lambda: time.time() + 2 * CLAIM_S)
     assert IntakeRelay(after_claim, engine).relay_due() == [number]
     row = IntakeOutbox(outbox_file).entry(number)
-    assert row["status"] == STARTED and row["attempts"] == 3
+    assert row["status"] == STARTED and row["attempts"] == 2  # the dead relay's and this one
     assert row["process_instance_id"] == instances_of(engine, number)[0]["id"]
     assert len(instances_of(engine, number)) == 1
 
@@ -158,8 +161,42 @@ def test_two_relays_at_once_start_each_appeal_once(settings, engine, down_consol
 def test_the_stacks_console_relays_what_another_console_queued(settings, engine):
     """`suban up` runs the relay in the console process: an appeal queued in its outbox by a
     console that could not reach the engine is started without anyone asking."""
-    elsewhere = console_without_engine(settings, free_port(), outbox_path(settings))
+    elsewhere = console_without_engine(settings, engine, free_port(), outbox_path(settings))
     number = queue_appeal(elsewhere, settings)
     wait_until(lambda: IntakeOutbox(outbox_path(settings)).entry(number)["status"] == STARTED,
                what=f"the stack's relay to start {number}")
     assert len(instances_of(engine, number)) == 1
+
+
+def test_offline_numbers_are_each_consoles_own_series(settings, engine, tmp_path):
+    """Two consoles with the engine away: each numbers in its own series, counted per day, and
+    no offline number can be one the engine gives (those have no series)."""
+    consoles = [console_without_engine(settings, engine, free_port(), tmp_path / f"{name}.sqlite")
+                for name in ("first", "second")]
+    numbers = [queue_appeal(console, settings) for console in consoles for _ in range(2)]
+    assert len(set(numbers)) == 4 and all(NUMBER_PATTERN.match(number) for number in numbers)
+    series = [number.split("-")[1] for number in numbers]
+    assert series[0] == series[1] != series[2] == series[3] and series[0].startswith("L")
+    assert [number.split("-")[2] for number in numbers] == ["0001", "0002"] * 2
+    assert IntakeRelay(IntakeOutbox(tmp_path / "first.sqlite"), engine).relay_due() == numbers[:2]
+    assert [len(instances_of(engine, number)) for number in numbers[:2]] == [1, 1]
+
+
+def test_a_console_that_never_reached_the_engine_refuses_appeals_while_it_is_away(settings,
+                                                                                  tmp_path):
+    app = create_app(dataclasses.replace(settings, engine_port=free_port()))
+    app.config["SUBAN_INTAKE_OUTBOX"] = IntakeOutbox(tmp_path / "outbox.sqlite")
+    response = post_appeal(app.test_client(), settings)
+    assert response.status_code == 503, response.get_data(as_text=True)
+    assert "_engine" in response.json["errors"]
+    assert IntakeOutbox(tmp_path / "outbox.sqlite").offline_series() is None
+
+
+def test_the_relay_gets_its_console_an_offline_series_once(engine, tmp_path):
+    outbox = IntakeOutbox(tmp_path / "outbox.sqlite")
+    relay = IntakeRelay(outbox, engine)
+    relay.ensure_offline_series()
+    series = outbox.offline_series()
+    relay.ensure_offline_series()
+    assert series is not None and outbox.offline_series() == series
+    assert outbox.keep_offline_series(series + 1) == series, "a console keeps its first series"

@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, Phase, given
 from schemathesis import GenerationMode
 
 from assessment import store
-from assessment.synthetic import appeal_row, load_synthetic
+from assessment.synthetic import synthetic_row, load_synthetic
 from console import create_app
 from console.api import MAX_BODY_BYTES
 from console.outbox import IntakeOutbox
@@ -57,16 +57,16 @@ def live_month_appeals() -> list[dict]:
         return dt.datetime(LIVE_MONTH.year, LIVE_MONTH.month, day, 9, 30, tzinfo=SHANGHAI)
     same_caller = {"caller_key": "fuzz-caller", "address_key": "fengcheng|人民路1号"}
     return [
-        appeal_row("XS20261102-0001", received(2), source="engine", township="fengcheng",
+        synthetic_row("XS20261102-0001", received(2), source="engine", township="fengcheng",
                    category_code="construction.propertyService", lead_unit="fengcheng",
                    **same_caller),
-        appeal_row("XS20261103-0001", received(3), source="engine", township="fengcheng",
+        synthetic_row("XS20261103-0001", received(3), source="engine", township="fengcheng",
                    category_code="construction.propertyService", lead_unit="fengcheng",
                    **same_caller),
-        appeal_row("XS20261103-0002", received(3), source="engine", kind="inquiry",
+        synthetic_row("XS20261103-0002", received(3), source="engine", kind="inquiry",
                    township="zhaozhuang", state="closed", closed_as="answered_on_call",
                    closed_at=received(3).isoformat(), dispatched=0, unit_runs=0),
-        appeal_row("XS20261104-0001", received(4), source="engine", state="closed",
+        synthetic_row("XS20261104-0001", received(4), source="engine", state="closed",
                    closed_as="excluded", closed_at=received(4).isoformat(), dispatched=0,
                    unit_runs=0),
     ]

@@ -58,7 +58,7 @@ def set_up(root: Path) -> str:
     done = subprocess.run([str(root / "suban"), "--help"], cwd=root, capture_output=True,
                           text=True, timeout=900)
     assert done.returncode == 0, done.stderr
-    assert "usage: suban" in done.stdout
+    assert "Usage: suban" in done.stdout
     return done.stderr
 
 

@@ -5,6 +5,7 @@ import {inZh, locales} from '../../suban/language.js';
 export default {
   app: {vendor: '宿事速办', name: inZh('任务清单', 'Tasklist')},
   locales,
+  customScripts: ['scripts/appeal-columns'],
   // Its message points to /camunda-welcome, a static page in English only.
   disableWelcomeMessage: true,
 

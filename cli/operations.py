@@ -167,6 +167,8 @@ def run_console(settings: Settings) -> None:
 
 
 CHROMIUM = "/usr/bin/chromium"
+#: A font with Chinese glyphs: without one the browser tests' screenshots show empty boxes.
+CJK_FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
 
 
 def apt_install(package: str, missing: str, purpose: str) -> None:
@@ -184,9 +186,11 @@ def apt_install(package: str, missing: str, purpose: str) -> None:
 
 
 def ensure_test_browser() -> None:
-    """The Tasklist tests drive Debian's Chromium."""
+    """The Tasklist tests drive Debian's Chromium, and look at Chinese pages."""
     if not os.path.exists(CHROMIUM):
         apt_install("chromium", CHROMIUM, "the Tasklist tests")
+    if not os.path.exists(CJK_FONT):
+        apt_install("fonts-wqy-microhei", CJK_FONT, "the browser tests' Chinese screenshots")
 
 
 def ensure_test_postgres() -> None:

@@ -16,6 +16,7 @@ import pycamunda.user
 from admin_data.directory import LEADERS_GROUP, Directory
 from admin_data.environment import Settings
 from external_tasks.appeal import APPEAL_PROCESS
+from deploy.tasklist_filters import sync_task_filters
 from external_tasks.camunda import EngineClient, EngineError
 
 WORKERS_GROUP = "subanworkers"
@@ -27,18 +28,6 @@ log = logging.getLogger("suban.directory")
 # Camunda resource types and the permissions we grant (see the engine's Resources/Permissions).
 APPLICATION, FILTER, PROCESS_DEFINITION, PROCESS_INSTANCE, DECISION_DEFINITION = 0, 5, 6, 8, 10
 GRANT = 1
-
-#: Shared Tasklist filters: the engine only returns tasks a user may read, so "本单位待办"
-#: shows exactly the tasks of the user's own units.
-TASK_FILTERS = (
-    {"name": "本单位待办", "query": {"candidateGroupsExpression": "${currentUserGroups()}",
-                                 "includeAssignedTasks": True},
-     "properties": {"priority": 0, "refresh": True, "color": "#b5152b",
-                    "description": "本单位可签收、办理的工单任务"}},
-    {"name": "我的待办", "query": {"assigneeExpression": "${currentUser()}"},
-     "properties": {"priority": 1, "refresh": True, "color": "#555555",
-                    "description": "已由我认领的任务"}},
-)
 
 #: Hotline agents register appeals with the start form in Tasklist (登记诉求).
 KIND_GRANTS = {
@@ -69,7 +58,7 @@ class DirectorySync:
         self.report = report or SyncReport()
 
     def run(self, directory: Directory) -> SyncReport:
-        filter_ids = self._filters()
+        filter_ids = sync_task_filters(self.client, self.report.change)
         for unit in directory.units:
             self._group(unit.id, unit.name, unit.kind)
             self._user(unit.demo_user, unit.name, "演示账号", self.settings.demo_password)
@@ -148,25 +137,3 @@ class DirectorySync:
             "userId": None, "resourceType": resource_type, "resourceId": resource_id})
         self.report.change(f"group {group_id} granted {permissions} on "
                            f"resource {resource_type}:{resource_id}")
-
-    def _filters(self) -> list[str]:
-        ids = []
-        for spec in TASK_FILTERS:
-            found = self.client.get("/filter", resourceType="Task", name=spec["name"])
-            if found:
-                current = found[0]
-                # The engine adds empty defaults to a stored query: compare only our keys.
-                stored_query = {key: current["query"].get(key) for key in spec["query"]}
-                if stored_query != spec["query"] or current.get("properties") != spec["properties"]:
-                    self.client.rest("PUT", f"/filter/{current['id']}", json={
-                        "resourceType": "Task", "name": spec["name"], "owner": None,
-                        "query": spec["query"], "properties": spec["properties"]})
-                    self.report.change(f"filter {spec['name']} updated")
-                ids.append(current["id"])
-                continue
-            created = self.client.post("/filter/create", {
-                "resourceType": "Task", "name": spec["name"], "owner": None,
-                "query": spec["query"], "properties": spec["properties"]})
-            self.report.change(f"filter {spec['name']} created")
-            ids.append(created["id"])
-        return ids

@@ -165,16 +165,18 @@ def browser():
 
 @pytest.fixture
 def tasklist(browser, settings):
-    """Log into Tasklist as a demo user; returns the page."""
+    """Log into Tasklist as a demo user, on the county's usual 1366×768 screen in Beijing
+    time, in the webapps' Chinese (whatever language the browser asks for); returns the page."""
     pages = []
 
     def login(user_id: str):
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page = browser.new_page(viewport={"width": 1366, "height": 768}, locale="en-US",
+                                timezone_id="Asia/Shanghai")
         pages.append(page)
         page.goto(f"{settings.webapps_url}/tasklist/")
-        page.get_by_placeholder("Username").fill(user_id)
-        page.get_by_placeholder("Password").fill(settings.demo_password)
-        page.get_by_role("button", name="Log in").click()
+        page.get_by_placeholder("用户名").fill(user_id)
+        page.get_by_placeholder("密码").fill(settings.demo_password)
+        page.get_by_role("button", name="登录").click()
         page.locator(".task-filters").get_by_text("本单位待办").wait_for()
         return page
 

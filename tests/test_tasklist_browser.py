@@ -19,8 +19,8 @@ def test_department_user_sees_only_own_tasks_in_tasklist(tasklist, engine, start
     page.locator(".task-details").get_by_text("办理工单").first.wait_for()
 
     page.goto(page.url.split("#")[0] + f"#/?task={other_task['id']}")
-    page.get_by_text("Select a task in the list.").or_(
-        page.locator(".notifications").get_by_text("not")).first.wait_for()
+    page.get_by_text("请在列表中选择一个任务。").or_(
+        page.locator(".notifications").get_by_text("不存在")).first.wait_for()
     assert page.locator(".task-details h2").count() == 0 or \
         "办理工单" not in page.locator(".task-details").inner_text()
 
@@ -39,12 +39,12 @@ def test_department_user_signs_for_an_appeal_with_our_form(tasklist, settings, e
 
     page = tasklist("naturalres01")
     page.goto(page.url.split("#")[0] + f"#/?task={task['id']}")
-    page.get_by_text("Claim", exact=True).click()
+    page.get_by_text("认领", exact=True).click()
     form = page.locator(".form-pane, .task-details")
     assert form.get_by_label("工单编号").input_value() == number
     assert form.get_by_label("联系电话").input_value() == phone
     form.get_by_label("签收", exact=True).check()
-    page.get_by_role("button", name="Complete").click()
+    page.get_by_role("button", name="完成").click()
 
     # The form's own rules let it through, the engine moved on to 办理.
     appeals.task(number, "naturalres01", "Task_HandleAppeal")

@@ -91,7 +91,7 @@ class TextClassifier:
     def _machine(examples: typing.Sequence[Example], vectorizer: TfidfVectorizer,
                  extra: typing.Sequence[Example]) -> LinearSVC:
         everything = list(examples) + list(extra)
-        model = LinearSVC(C=0.5)
+        model = LinearSVC(C=1.5)  # 0.2: 81.6 %, 0.5: 84.4 %, 1.5: 85.2 %, 4: 85.0 % on the bench
         model.fit(vectorizer.transform([example.text for example in everything]),
                   [example.label for example in everything])
         return model
@@ -273,11 +273,17 @@ def suggest(title: str | None, content: str | None, top: int = 3,
     taxonomy = TAXONOMY.current()
     text = appeal_text(title, content)
     classifier, info, warning = _LOADED.get(folder or model_folder())
-    if classifier is None:
-        return Suggestions(keyword_suggestions(text, taxonomy, top), None, warning)
-    ranked = [(code, round(confidence, 3)) for code, confidence in classifier.ranked(text)
-              if taxonomy.leaf(code)]  # a leaf removed since training is never suggested
-    return Suggestions(ranked[:top], info, None)
+    if classifier is not None:
+        try:
+            ranked = classifier.ranked(text)
+        except Exception as exc:  # a model that loads but cannot score must not stop an intake
+            warning = f"分类建议模型 {info.path.name} 出错（{type(exc).__name__}）；暂按关键词给出分类建议"
+            log.warning(warning)
+        else:
+            return Suggestions([(code, round(confidence, 3)) for code, confidence in ranked
+                                if taxonomy.leaf(code)][:top],  # a leaf removed since training: never
+                               info, None)
+    return Suggestions(keyword_suggestions(text, taxonomy, top), None, warning)
 
 
 def suggest_categories(title: str | None, content: str | None,

@@ -112,6 +112,15 @@ def test_a_bad_model_degrades_to_keywords_and_never_fails(tmp_path, fixture_clas
     assert info.path.name in caplog.text
 
 
+def test_a_model_that_cannot_score_degrades_to_keywords(tmp_path, fixture_classifier, monkeypatch):
+    info = save_model(tmp_path, fixture_classifier, examples=15, from_appeals=15)
+    suggest("欠薪", "老板拖欠工资", folder=tmp_path)  # loaded and cached
+    monkeypatch.setattr(TextClassifier, "ranked", lambda self, text: 1 / 0)
+    found = suggest("欠薪", "老板拖欠工资不给", folder=tmp_path)
+    assert found.model is None and info.path.name in found.warning
+    assert found.categories[0][0] == "labour.wageArrears"
+
+
 def test_nothing_recognisable_suggests_nothing_rather_than_failing(tmp_path):
     assert suggest("", "", folder=tmp_path).categories == []
 

@@ -15,6 +15,12 @@ The labelled messages carry only a top-level class (7 of the tree's 15), so two 
 
 Prints top-1 and top-3 accuracy of the top-level class, a confusion table and the time of one
 suggestion (p50/p95).
+
+Measured in December 2026 (494 messages, 5 folds, on a loaded 2-core machine): day one top-1
+74.9 %, top-3 91.7 %; trained (first recipe) top-1 85.2 %, top-3 99.0 %, most errors 商贸旅游 →
+城乡建设; one suggestion p95 28–80 ms depending on the load. Other recipes at C=0.5: labelled only
+75.3 %, + tree names 84.0 %, + reply-labelled messages 73.7 %, + self-training 72.7 %.
+The goal (92 % top-1 on ~900 held-out messages) is not reached.
 """
 from __future__ import annotations
 

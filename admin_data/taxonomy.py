@@ -1,6 +1,7 @@
 """The taxonomy and dispatch table (taxonomy.yaml): two-level categories; each leaf names its
 department, whether the territory (属地) or the department (属事) leads, co-units, an
-auto-dispatch switch and a difficulty. Every unit is checked against the directory."""
+auto-dispatch switch and a difficulty, and optionally the words and sample appeals the category
+suggester learns the leaf from. Every unit is checked against the directory."""
 from __future__ import annotations
 
 import dataclasses
@@ -33,6 +34,10 @@ class LeafSchema(Schema):
     difficulty = fields.String(load_default=ORDINARY, validate=validate.OneOf(
         [ORDINARY, COMPLEX], error="应为 ordinary（一般）或 complex（复杂）"))
     note = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
+    keywords = fields.List(fields.String(validate=validate.Length(min=1, max=20, error="每个词 1 到 20 个字")),
+                           load_default=list)
+    examples = fields.List(fields.String(validate=validate.Length(min=2, max=300, error="每句 2 到 300 个字")),
+                           load_default=list)
 
 
 class CategorySchema(Schema):
@@ -101,6 +106,8 @@ class Leaf:
     auto_dispatch: bool
     difficulty: str
     note: str | None
+    keywords: tuple[str, ...]
+    examples: tuple[str, ...]
 
     @property
     def full_name(self) -> str:
@@ -138,7 +145,8 @@ def load_taxonomy(path: Path | None = None, directory: Directory | None = None) 
                      code=leaf["code"], name=leaf["name"], category_code=c["code"],
                      category_name=c["name"], department=leaf["department"], lead=leaf["lead"],
                      co_units=tuple(leaf["co_units"]), auto_dispatch=leaf["auto_dispatch"],
-                     difficulty=leaf["difficulty"], note=leaf["note"]) for leaf in c["leaves"]))
+                     difficulty=leaf["difficulty"], note=leaf["note"],
+                     keywords=tuple(leaf["keywords"]), examples=tuple(leaf["examples"])) for leaf in c["leaves"]))
         for c in data["categories"]))
 
 

@@ -19,7 +19,7 @@ from cli import operations
 from deploy import stack
 from deploy.deployment import DeploymentRefused
 from deploy.templates import TemplateSourceError
-from external_tasks.camunda import EngineError
+from external_tasks.camunda import EngineClient, EngineError
 
 #: Failures a command reports as one line (exit status 1) instead of a traceback.
 REPORTED = (stack.StackError, EngineError, DeploymentRefused, AdminDataError, TemplateSourceError,
@@ -134,3 +134,37 @@ def remove_synthetic(settings: Settings):
         stack.say(f"{remove(db)} synthetic appeals removed from {path}")
     finally:
         db.close()
+
+
+@main.group()
+def suggest():
+    """The category suggester (分类建议) of the hotline desk."""
+
+
+@suggest.command("train")
+@click.option("--without-engine", is_flag=True,
+              help="learn from taxonomy.yaml's keywords and examples only (no closed appeals)")
+@with_settings
+def suggest_train(settings: Settings, without_engine: bool):
+    """Rebuild the category suggester from the closed appeals and taxonomy.yaml's keywords and
+    examples; writes a new model version into the data folder."""
+    from external_tasks import category_suggester
+
+    engine = None if without_engine else EngineClient.as_admin(settings)
+    info = category_suggester.train(engine, settings)
+    stack.say(f"category model {info.path.name}: {info.examples} examples, "
+              f"{info.from_appeals} of them closed appeals, trained {info.trained_at:%Y-%m-%d %H:%M} UTC")
+
+
+@suggest.command("models")
+@with_settings
+def suggest_models(settings: Settings):
+    """List the category model versions, newest (the one used) first."""
+    from external_tasks import category_suggester
+
+    files = category_suggester.category_model_files(category_suggester.model_folder(settings))
+    for path in files:
+        stack.say(f"{path.name}  {path.stat().st_size // 1024} KiB")
+    if not files:
+        stack.say("no category model yet: suggestions come from taxonomy.yaml's keywords "
+                  "(run `suban suggest train`)")

@@ -10,7 +10,7 @@ from tests.admin_console import errors_of
 from tests.conftest import wait_until
 
 PROPERTY_SERVICE = ("{code: construction.propertyService, name: 物业服务, department: housing, "
-                    "lead: territory, auto_dispatch: true, difficulty: ordinary}")
+                    "lead: territory, auto_dispatch: true, difficulty: ordinary,")
 
 
 def edited_taxonomy(settings, old: str, new: str) -> str:

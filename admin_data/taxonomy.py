@@ -33,6 +33,8 @@ class LeafSchema(Schema):
     difficulty = fields.String(load_default=ORDINARY, validate=validate.OneOf(
         [ORDINARY, COMPLEX], error="应为 ordinary（一般）或 complex（复杂）"))
     note = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
+    #: A matter someone has to go and see: without a township it is never auto-dispatched.
+    needs_place = fields.Boolean(load_default=True)
 
 
 class CategorySchema(Schema):
@@ -101,6 +103,7 @@ class Leaf:
     auto_dispatch: bool
     difficulty: str
     note: str | None
+    needs_place: bool
 
     @property
     def full_name(self) -> str:
@@ -138,7 +141,8 @@ def load_taxonomy(path: Path | None = None, directory: Directory | None = None) 
                      code=leaf["code"], name=leaf["name"], category_code=c["code"],
                      category_name=c["name"], department=leaf["department"], lead=leaf["lead"],
                      co_units=tuple(leaf["co_units"]), auto_dispatch=leaf["auto_dispatch"],
-                     difficulty=leaf["difficulty"], note=leaf["note"]) for leaf in c["leaves"]))
+                     difficulty=leaf["difficulty"], note=leaf["note"],
+                     needs_place=leaf["needs_place"]) for leaf in c["leaves"]))
         for c in data["categories"]))
 
 

@@ -2,11 +2,13 @@
 desk that records the suggested category beside the chosen one."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
 import requests
 
+from admin_data.workdays import SHANGHAI
 from external_tasks.appeal import APPEAL_PROCESS
 from external_tasks.camunda import from_typed
 from tests.appeal_driver import unique_phone
@@ -112,6 +114,8 @@ def test_the_agent_takes_a_suggestion_and_submits_from_the_desk(browser, setting
         page.get_by_label("诉求内容").fill(STREET_LAMP["content"])
         phone = unique_phone()
         page.get_by_label("联系电话").fill(phone)
+        received = (dt.datetime.now(SHANGHAI) - dt.timedelta(hours=2)).strftime("%Y-%m-%d %H:%M")
+        page.get_by_label("受理时间").fill(received)  # entered later: the original receipt time
         panel = page.locator("#p-categories")
         panel.get_by_role("button", name="采用").first.wait_for()
         page.locator("#p-township").get_by_text("官桥镇").wait_for()
@@ -122,6 +126,8 @@ def test_the_agent_takes_a_suggestion_and_submits_from_the_desk(browser, setting
         page.get_by_role("button", name="提交受理").click()
         page.locator("#result").get_by_text("工单编号").wait_for(timeout=30_000)
         screenshot(page, "desk-submitted", full_page=True)
+        assert page.get_by_label("标题").input_value() == ""  # ready for the next call
+        assert page.locator("#p-categories").inner_text() == "输入标题或内容后给出建议"
         number = page.locator("#result").inner_text().split()[-1]
     finally:
         page.context.close()
@@ -130,10 +136,12 @@ def test_the_agent_takes_a_suggestion_and_submits_from_the_desk(browser, setting
     recorded = {variable["name"]: from_typed(variable) for variable in engine.post(
         "/history/variable-instance?deserializeValues=false", {
             "processInstanceId": roots[0]["id"],
-            "variableNameIn": ["categorySuggested", "categoryChosen", "categoryCode", "callerPhone"]})}
+            "variableNameIn": ["categorySuggested", "categoryChosen", "categoryCode", "callerPhone",
+                               "receivedAt"]})}
     assert recorded["categoryChosen"] == recorded["categoryCode"] == chosen
     assert recorded["categorySuggested"] == chosen  # Alt+1 took the first suggestion
     assert recorded["callerPhone"] == phone
+    assert recorded["receivedAt"].startswith(received.replace(" ", "T"))
 
 
 def test_an_invalid_field_is_shown_next_to_it_and_nothing_is_registered(browser, settings,

@@ -8,6 +8,10 @@
   var latest = 0;          // the newest request; older answers are dropped
   var suggested = [];      // the category suggestions shown now
   var timer = null;
+  var panelEmpty = {};     // each panel section's text before anything is typed
+  document.querySelectorAll(".panel section > div").forEach(function (box) {
+    panelEmpty[box.id] = box.textContent;
+  });
 
   function field(key) { return form.elements[key]; }
   function value(key) {
@@ -149,6 +153,17 @@
     section("p-similar", briefs(data.similarOpenAppeals), "无相似的在办诉求");
   }
 
+  function clearPanel() {
+    latest++;  // an answer still on its way is for the appeal just submitted
+    suggested = [];
+    document.getElementById("p-scope").hidden = true;
+    Object.keys(panelEmpty).forEach(function (id) {
+      var box = document.getElementById(id);
+      box.className = "empty";
+      box.textContent = panelEmpty[id];
+    });
+  }
+
   // -- submitting ----------------------------------------------------------------------------
   function intakeValues() {
     var values = {};
@@ -159,7 +174,8 @@
       var current = value(key);
       if (element.type === "checkbox") { values[key] = current; return; }
       if (current === "") return;
-      if (element.dataset && "datetime" in element.dataset) current = current + ":00+08:00";
+      // Beijing time as typed, YYYY-MM-DD HH:mm, to the ISO 8601 the intake takes.
+      if (element.dataset && "datetime" in element.dataset) current = current.replace(" ", "T") + ":00+08:00";
       values[key] = current;
     });
     values.categorySuggested = suggested.length ? suggested[0].code : "";
@@ -189,6 +205,7 @@
                              + answer.data.appealNumber;
         form.reset();
         applyHideRules();
+        clearPanel();
       } else {
         var rest = showErrors(answer.data.errors || {});
         result.textContent = "未提交：请按红字修改" + (rest ? "（" + rest + "）" : "");

@@ -38,6 +38,8 @@ class LeafSchema(Schema):
                            load_default=list)
     examples = fields.List(fields.String(validate=validate.Length(min=2, max=300, error="每句 2 到 300 个字")),
                            load_default=list)
+    #: A matter someone has to go and see: without a township it is never auto-dispatched.
+    needs_place = fields.Boolean(load_default=True)
 
 
 class CategorySchema(Schema):
@@ -108,6 +110,7 @@ class Leaf:
     note: str | None
     keywords: tuple[str, ...]
     examples: tuple[str, ...]
+    needs_place: bool
 
     @property
     def full_name(self) -> str:
@@ -146,7 +149,8 @@ def load_taxonomy(path: Path | None = None, directory: Directory | None = None) 
                      category_name=c["name"], department=leaf["department"], lead=leaf["lead"],
                      co_units=tuple(leaf["co_units"]), auto_dispatch=leaf["auto_dispatch"],
                      difficulty=leaf["difficulty"], note=leaf["note"],
-                     keywords=tuple(leaf["keywords"]), examples=tuple(leaf["examples"])) for leaf in c["leaves"]))
+                     keywords=tuple(leaf["keywords"]), examples=tuple(leaf["examples"]),
+                     needs_place=leaf["needs_place"]) for leaf in c["leaves"]))
         for c in data["categories"]))
 
 

@@ -7,7 +7,7 @@ from admin_data.environment import Settings
 
 
 def create_app(settings: Settings | None = None) -> Flask:
-    from console import appeals, assessment, supervision  # noqa: F401 - they register routes
+    from console import appeals, assessment, desk, supervision  # noqa: F401 - they register routes
     from console.admin import init_admin
     from console.api import MAX_BODY_BYTES, api, build_spec
 
@@ -18,6 +18,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.json.ensure_ascii = False
     app.register_blueprint(api)
     app.register_blueprint(assessment.pages)
+    app.register_blueprint(desk.desk)
     init_admin(app)  # login, CSRF protection of forms, the admin pages
     app.config["OPENAPI_SPEC"] = build_spec(app)
     return app

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import typing
 
 from flask import current_app, jsonify
 from marshmallow import Schema, ValidationError, fields
@@ -95,8 +96,15 @@ def _queued(number: str, error: EngineError):
 @requires_token
 def create_appeal():
     """Register an appeal (受理): validated by the intake form's rules, stored, then started."""
+    return take_in(json_body())
+
+
+def take_in(payload, recorded: typing.Callable[[dict], dict] | None = None):
+    """The intake every channel shares: validate by the intake form's rules, take a number,
+    store in the outbox, start (201) or leave to the relay (202). `recorded` gives variables the
+    channel keeps beside the form's (e.g. the desk's suggested category)."""
     try:
-        values = form_schema(INTAKE_FORM).load(json_body())
+        values = form_schema(INTAKE_FORM).load(payload)
     except ValidationError as error:
         return error_response(error.messages)
     now = now_in_shanghai()
@@ -111,7 +119,7 @@ def create_appeal():
         number, engine_error = outbox.next_offline_number(now.date(), error), error
     # Received now, however late the engine starts it: deadlines count from here.
     variables = to_typed_map({"receivedAt": now.isoformat()} | values
-                             | {"appealNumber": number})
+                             | (recorded(values) if recorded else {}) | {"appealNumber": number})
     outbox.add(number, variables, engine_error)
     if engine_error:  # no second wait for an engine that just failed: the relay starts it
         return _queued(number, engine_error)

@@ -104,7 +104,10 @@ def propose_route(category_code: str | None, township: str | None = None,
     else:
         co_units = _unique(leaf.co_units + ((found,) if found else ()))
         lead = leaf.department
-        status = OK  # the department leads wherever the matter is
+        # The department leads wherever the matter is; but a matter someone must go and see
+        # (a broken lamp "somewhere") is not dispatched before a person finds the place.
+        status = OK if found or not leaf.needs_place else \
+            {UNKNOWN: UNKNOWN_LOCATION, AMBIGUOUS: AMBIGUOUS_LOCATION}[location.status]
         route = f"“{leaf.full_name}”按属事原则由{describe.unit(lead)}牵头；{describe.location(location)}，"
         route += (f"{describe.unit(found)}属地配合" if found
                   else "暂无属地配合单位，可在派单时补充")
@@ -119,6 +122,8 @@ def propose_route(category_code: str | None, township: str | None = None,
         dispatch = "该分类未开启自动派单，请核对后派单。"
     elif location.rejected_township:
         dispatch = "登记的属地有误，转人工派单。"
+    elif leaf.lead != TERRITORY:
+        dispatch = "该分类须到现场处理，但未能确定地点所在乡镇（街道），转人工派单。"
     else:
         dispatch = "属地未确定，转人工派单。"
     note = route + dispatch + (leaf.note + "。" if leaf.note else "")

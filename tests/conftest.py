@@ -24,6 +24,7 @@ from tests.admin_console import ConsoleSession
 from tests.local_servers import CALLER_SMS, RecordingGateway, RecordingSmtp
 
 TESTS = Path(__file__).resolve().parent
+SCREENSHOTS = REPO_ROOT / "data" / "screenshots"
 #: A test's worker takes only the test processes' tasks; the stack's own workers serve the rest.
 TEST_PROCESSES = tuple(process_keys(sorted((TESTS / "bpmn").glob("*.bpmn"))))
 
@@ -232,3 +233,15 @@ def sms_gateway() -> Iterator[RecordingGateway]:
         env.setenv("SUBAN_SMS_URL", server.url(CALLER_SMS))
         yield server
     server.close()
+
+
+@pytest.fixture
+def screenshot(tmp_path):
+    """Save a page's screenshot as a test artifact, also in data/screenshots/ to look at."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def take(page, name: str, full_page: bool = False) -> None:
+        path = tmp_path / f"{name}.png"
+        page.screenshot(path=path, full_page=full_page)
+        shutil.copy(path, SCREENSHOTS / path.name)
+    return take

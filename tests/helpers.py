@@ -52,3 +52,9 @@ def locked_task(variables: dict, process_instance_id: str = "pi-direct",
                       activity_id="Task_Notify", activity_instance_id=activity_instance_id,
                       retries=None, variables=variables, create_time=None, lock_expiration=None,
                       extension_properties={})
+
+
+def county_screen(browser, locale: str):
+    """A page on the county's usual screen and clock, with the browser asking for `locale`."""
+    return browser.new_page(viewport={"width": 1366, "height": 768}, locale=locale,
+                            timezone_id="Asia/Shanghai")

@@ -162,12 +162,31 @@ def test_matter_led_leaf_adds_the_township_as_co_unit(propose):
     assert (variables["leadUnit"], variables["coUnits"]) == ("hrss", ["guanqiao"])
 
 
-def test_matter_led_leaf_without_a_township_is_still_ok(propose):
+def test_matter_led_leaf_without_a_place_is_still_ok_when_it_needs_none(propose):
     variables = propose("labour.wageArrears", content="老板拖欠三个月工资").to_variables()
     assert variables["routingStatus"] == OK
     assert (variables["proposedLeadUnit"], variables["proposedCoUnits"]) == ("hrss", [])
     assert variables["autoDispatch"] is True
     assert "暂无属地配合单位" in variables["routingNote"]
+
+
+def test_a_place_bound_matter_without_a_township_goes_to_a_person(propose):
+    """A broken street lamp "somewhere": the department is proposed, but nobody can go and see
+    it before the centre finds the place."""
+    variables = propose("citymgmt.municipalFacilities", content="路灯坏了好几天了，晚上很黑").to_variables()
+    assert variables["routingStatus"] == UNKNOWN_LOCATION
+    assert variables["proposedLeadUnit"] == "urbanmgmt"
+    assert variables["autoDispatch"] is False and "leadUnit" not in variables
+    assert "须到现场处理" in variables["routingNote"]
+    found = propose("citymgmt.municipalFacilities", content="官桥镇中心街路灯坏了").to_variables()
+    assert found["routingStatus"] == OK and found["proposedCoUnits"][-1:] == ["guanqiao"]
+
+
+def test_every_leaf_says_whether_it_needs_a_place(taxonomy):
+    """Most matters need a place; those that do not are policy, licences and benefits."""
+    without_place = {leaf.code for leaf in taxonomy.leaves if not leaf.needs_place}
+    assert {"labour.socialInsurance", "legal.householdRegistration", "economy.tax"} <= without_place
+    assert "citymgmt.municipalFacilities" not in without_place
 
 
 def test_unknown_category_is_left_to_the_centre(propose):

@@ -178,4 +178,4 @@ def init_login(app: Flask) -> None:
     login_manager.init_app(app)
     app.register_blueprint(auth)
     app.context_processor(lambda: {"user": flask_login.current_user, "ROLE_NAMES": ROLE_NAMES,
-                                   "ADMIN": ADMIN})
+                                   "ADMIN": ADMIN, "HOTLINE": HOTLINE})

@@ -6,8 +6,9 @@
 * repeated appeals: the same caller, or the same address and category, within N days;
 * the 未诉先办 list: the issues most likely to bring more appeals next week, with the reasons.
 
-Rules and worked examples: docs/assessment.md. Nothing here shows a caller: repeats of one
-caller are found by a keyed hash and reported as "同一来电人".
+Every query reads the connection's report scope (store.report_scope: real appeals unless the
+synthetic ones are asked for). Rules and worked examples: docs/assessment.md. Nothing here shows
+a caller: repeats of one caller are found by a keyed hash and reported as "同一来电人".
 """
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ def weekly_counts(db: sqlite3.Connection, period: Period) -> list[dict]:
     """Appeals by township × category × week (weeks start on Monday)."""
     return [dict(row) for row in db.execute(
         "SELECT township, category_code, received_week AS week, COUNT(*) AS appeals "
-        "FROM appeals WHERE received_date BETWEEN ? AND ? "
+        "FROM reported_appeals WHERE received_date BETWEEN ? AND ? "
         "GROUP BY township, category_code, received_week ORDER BY week, township, category_code",
         (period.start.isoformat(), period.end.isoformat()))]
 
@@ -46,7 +47,8 @@ def top_problems(db: sqlite3.Connection, period: Period, limit: int = 10) -> lis
         # IS, not =: an appeal not yet evaluated is no unsatisfied one (= gives NULL for it, and
         # a NULL sum for a category none of whose appeals is evaluated yet).
         "SUM(received_date BETWEEN ? AND ? AND evaluation IS 'unsatisfied') AS unsatisfied "
-        "FROM appeals WHERE received_date BETWEEN ? AND ? AND category_code IS NOT NULL "
+        "FROM reported_appeals WHERE received_date BETWEEN ? AND ? "
+        "AND category_code IS NOT NULL "
         "GROUP BY category_code",
         (period.start.isoformat(), period.end.isoformat(), before.start.isoformat(),
          before.end.isoformat(), period.start.isoformat(), period.end.isoformat(),
@@ -106,8 +108,8 @@ def _weekly_series(db: sqlite3.Connection, week: dt.date, weeks: int) -> dict[tu
     first = week - dt.timedelta(weeks=weeks)
     series: dict[tuple, list[int]] = {}
     for row in db.execute(
-            "SELECT township, category_code, received_week, COUNT(*) AS appeals FROM appeals "
-            "WHERE received_week BETWEEN ? AND ? AND township IS NOT NULL "
+            "SELECT township, category_code, received_week, COUNT(*) AS appeals "
+            "FROM reported_appeals WHERE received_week BETWEEN ? AND ? AND township IS NOT NULL "
             "AND category_code IS NOT NULL GROUP BY township, category_code, received_week",
             (first.isoformat(), week.isoformat())):
         index = (dt.date.fromisoformat(row["received_week"]) - first).days // 7
@@ -138,8 +140,8 @@ def repeats(db: sqlite3.Connection, period: Period, window_days: int) -> list[di
                            ("address", "address_key || '#' || COALESCE(category_code, '')")):
         rows = db.execute(
             f"SELECT {key_sql} AS key, appeal_number, received_at, township, category_code "
-            f"FROM appeals WHERE received_date BETWEEN ? AND ? AND {key_sql.split(' ')[0]} "
-            f"IS NOT NULL ORDER BY key, received_at",
+            f"FROM reported_appeals WHERE received_date BETWEEN ? AND ? "
+            f"AND {key_sql.split(' ')[0]} IS NOT NULL ORDER BY key, received_at",
             (period.start.isoformat(), period.end.isoformat())).fetchall()
         chain: list[sqlite3.Row] = []
         for row in rows + [None]:
@@ -191,7 +193,7 @@ def act_before_list(db: sqlite3.Connection, week: dt.date, config: AssessmentCon
         key = (group["township"], group["category_code"])
         repeat_counts[key] = repeat_counts.get(key, 0) + 1
     unsatisfied = {(row["township"], row["category_code"]): row["n"] for row in db.execute(
-        "SELECT township, category_code, COUNT(*) AS n FROM appeals WHERE evaluation = "
+        "SELECT township, category_code, COUNT(*) AS n FROM reported_appeals WHERE evaluation = "
         "'unsatisfied' AND received_date BETWEEN ? AND ? GROUP BY township, category_code",
         (window.start.isoformat(), window.end.isoformat()))}
     issues = []

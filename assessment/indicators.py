@@ -24,20 +24,22 @@ SUMMED_COLUMNS = ("dispatched", "sign_for_judged", "sign_for_on_time", "feedback
                   "sign_for_overdue", "feedback_overdue", "completion_overdue",
                   "supervision_level1", "supervision_level2", "supervision_level3")
 
-#: Sums over the group's appeals: name → SQL expression.
-COUNTS = {"received": "COUNT(*)"} | {column: f"SUM({column})" for column in SUMMED_COLUMNS} | {
-    "closed": "SUM(dispatched AND state = 'closed')",
-    "solved_judged": "SUM(solved_confirmed IS NOT NULL)",
-    "solved": "SUM(solved_confirmed = 1)",
-    "evaluated": "SUM(evaluation IS NOT NULL)",
-    "satisfied": "SUM(evaluation = 'satisfied')",
-    "basically_satisfied": "SUM(evaluation = 'basically_satisfied')",
-    "unsatisfied": "SUM(evaluation = 'unsatisfied')",
-    "redispatched": "SUM(redispatch_count > 0)",
-    "improper_returns": "SUM(improper_return_count)",
-    "consultations": "SUM(consultations > 0)",
-    "extensions": "SUM(extension_approved)",
-    "major_risk": "SUM(major_risk_words <> '[]')",
+#: What each appeal adds to a count (0 or 1, or a number of processes or returns): name → SQL
+#: expression over its row. The group's figure is the sum, and the drill-down lists the
+#: appeals that add something (assessment.explain): one definition for both.
+COUNTS = {"received": "1"} | {column: column for column in SUMMED_COLUMNS} | {
+    "closed": "(dispatched AND state = 'closed')",
+    "solved_judged": "(solved_confirmed IS NOT NULL)",
+    "solved": "(solved_confirmed IS 1)",
+    "evaluated": "(evaluation IS NOT NULL)",
+    "satisfied": "(evaluation IS 'satisfied')",
+    "basically_satisfied": "(evaluation IS 'basically_satisfied')",
+    "unsatisfied": "(evaluation IS 'unsatisfied')",
+    "redispatched": "(redispatch_count > 0)",
+    "improper_returns": "improper_return_count",
+    "consultations": "(consultations > 0)",
+    "extensions": "extension_approved",
+    "major_risk": "(major_risk_words <> '[]')",
 }
 
 #: Rate → (numerator, denominator).
@@ -160,12 +162,14 @@ def with_rates(counts: dict, config: AssessmentConfig) -> dict:
 
 
 def unit_counts(db: sqlite3.Connection, period: Period) -> list[dict]:
-    """The sums of COUNTS per (lead unit, township) of the period: one scan of the store, from
-    which every group's rows are added up."""
-    sums = ", ".join(f"COALESCE({expression}, 0) AS {name}" for name, expression in COUNTS.items())
+    """The sums of COUNTS per (lead unit, township) of the period, over the appeals the
+    connection's report scope counts (store.report_scope): one scan of the store, from which
+    every group's rows are added up."""
+    sums = ", ".join(f"COALESCE(SUM({expression}), 0) AS {name}"
+                     for name, expression in COUNTS.items())
     return [dict(row) for row in db.execute(
-        f"SELECT lead_unit, township, {sums} FROM appeals NOT INDEXED "  # a scan beats the
-        f"WHERE received_date BETWEEN ? AND ? GROUP BY lead_unit, township",  # index for a year
+        f"SELECT lead_unit, township, {sums} FROM reported_appeals "
+        f"WHERE received_date BETWEEN ? AND ? GROUP BY lead_unit, township",
         (period.start.isoformat(), period.end.isoformat()))]
 
 

@@ -8,7 +8,11 @@ so a column store's speed buys nothing here, and SQLite ships with Python.
 
 Rows are keyed by appeal number and written with upserts; the sync watermark is written in the
 same transaction as the rows it covers, so an interrupted sync resumes where its last committed
-page ended and never counts an appeal twice.
+page ended and never counts an appeal twice. A closed appeal's row is never overwritten by an
+open one (an appeal does not reopen: such a write is a stale read of a sync running alongside).
+
+Reports read the view `reported_appeals` that `report_scope` makes on their connection: real
+appeals only, or with the synthetic ones when asked (and then the report says so).
 """
 from __future__ import annotations
 
@@ -26,6 +30,7 @@ COLUMNS = (
     "received_date",          # its date (YYYY-MM-DD)
     "received_week",          # the Monday of its week (YYYY-MM-DD)
     "closed_at",
+    "title",                  # the appeal's title (no caller data): what drill-downs list
     "kind", "category_code", "township", "lead_unit", "co_units",  # co_units: JSON list
     "important", "leader_received", "closed_as", "evaluation", "solved_confirmed",
     "dispatched",             # reached a unit (at least one unit-handling run)
@@ -35,6 +40,11 @@ COLUMNS = (
     "feedback_judged", "feedback_on_time",
     "completion_judged", "completion_on_time",
     "sign_for_overdue", "feedback_overdue", "completion_overdue", "overdue",
+    # Per deadline, the run that decided the outcome (the first late one, else the last judged):
+    # its deadline and when the unit acted (null: not yet), what drill-downs show.
+    "sign_for_deadline", "sign_for_done_at",
+    "feedback_deadline", "feedback_done_at",
+    "completion_deadline", "completion_done_at",
     "extension_approved",
     "supervision_level1", "supervision_level2", "supervision_level3",
     "consultations", "consultation_outcome", "tolerance_flag",
@@ -59,18 +69,55 @@ def store_path(settings: Settings) -> Path:
     return settings.data_dir / "assessment" / "appeals.sqlite3"
 
 
+#: sync_state entry holding the closed pass's watermark (assessment.sync reads and moves it).
+WATERMARK = "closed_watermark"
+
+
 def connect(path: Path) -> sqlite3.Connection:
     path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite3.connect(path, timeout=60, isolation_level=None)
     db.row_factory = sqlite3.Row
     db.execute("PRAGMA journal_mode=WAL")
     db.executescript(SCHEMA)
+    _add_new_columns(db)
     return db
+
+
+def _add_new_columns(db: sqlite3.Connection) -> None:
+    """A store made before a column was added gets it, and its watermark is dropped so that the
+    next sync reads every appeal again and fills it in."""
+    present = {row["name"] for row in db.execute("PRAGMA table_info(appeals)")}
+    missing = [column for column in COLUMNS if column not in present]
+    if not missing:
+        return
+    db.execute("BEGIN IMMEDIATE")
+    present = {row["name"] for row in db.execute("PRAGMA table_info(appeals)")}
+    for column in (column for column in COLUMNS if column not in present):
+        db.execute(f"ALTER TABLE appeals ADD COLUMN {column}")
+    db.execute("DELETE FROM sync_state WHERE name = ?", (WATERMARK,))
+    db.execute("COMMIT")
 
 
 _UPSERT = (f"INSERT INTO appeals ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))}) "
            f"ON CONFLICT(appeal_number) DO UPDATE SET "
-           + ", ".join(f"{column} = excluded.{column}" for column in COLUMNS[1:]))
+           + ", ".join(f"{column} = excluded.{column}" for column in COLUMNS[1:])
+           + " WHERE appeals.state = 'open' OR excluded.state = 'closed'")
+
+SYNTHETIC = "synthetic"  # `source` of the bulk loader's rows (assessment.synthetic)
+
+
+def report_scope(db: sqlite3.Connection, include_synthetic: bool) -> None:
+    """Make `reported_appeals`, what this connection's reports count: the real appeals, and the
+    synthetic ones too when `include_synthetic`."""
+    db.execute("DROP VIEW IF EXISTS temp.reported_appeals")
+    where = "" if include_synthetic else f" WHERE source <> '{SYNTHETIC}'"
+    db.execute(f"CREATE TEMP VIEW reported_appeals AS SELECT * FROM appeals{where}")
+
+
+def synthetic_count(db: sqlite3.Connection, start: str, end: str) -> int:
+    """Synthetic appeals the scope counts, received from `start` to `end` (ISO dates)."""
+    return db.execute("SELECT COUNT(*) FROM reported_appeals WHERE source = ? AND "
+                      "received_date BETWEEN ? AND ?", (SYNTHETIC, start, end)).fetchone()[0]
 
 
 def upsert(db: sqlite3.Connection, rows: list[dict]) -> None:

@@ -1,16 +1,25 @@
 """Sync the engine's history into the analytical store, incrementally and resumably.
 
-Two passes per run:
+Two passes per run, each reading pages by keyset — (time, instance id), oldest first — never by
+offset, so an appeal that closes or starts while a sync reads can shift no other out of a page:
 
-1. closed appeals: root `hotline_appeal` instances finished at or after the watermark, oldest
-   first (end time, then id, so pages are stable while new appeals finish: they sort last).
-   Each page is read in full (the family of processes with the same business key, their
-   variables and the unit tasks), turned into rows, and written together with the new
-   watermark in one transaction. A run stopped anywhere leaves the store at the end of its last
-   committed page; the next run starts there. Rows are upserted by appeal number, so reading a
-   page twice changes nothing.
-2. open appeals: every unfinished root is read afresh and upserted (their numbers move until
-   they close; pass 1 then writes their final row).
+1. closed appeals: root `hotline_appeal` instances finished at or after the watermark minus
+   the overlap window (`OVERLAP`). Each page is read in full (the family of processes with the
+   same business key, their variables and the unit tasks), turned into rows, and written
+   together with the new watermark (the page's last end time) in one transaction. A run stopped
+   anywhere leaves the store at the end of its last committed page; the next run starts there.
+   Rows are upserted by appeal number, so reading an appeal twice changes nothing.
+2. open appeals: every unfinished root, by start time, is read afresh and upserted (their
+   numbers move until they close; pass 1 then writes their final row).
+
+Why the overlap window makes the closed pass miss nothing: the engine stamps a process's end
+time inside the transaction that ends it, and other readers see it only once that commits. So an
+appeal may become visible after a later-ending one was read and the watermark moved past it.
+Its end time E is then earlier than the watermark W by less than the time its transaction took
+to commit (plus the clock difference between engine nodes of a cluster); the next run reads
+from W − OVERLAP, which holds E as long as that is under OVERLAP. Until then it was open in the
+store (pass 2 saw it unfinished), never absent; and `suban assessment verify` checks the store
+against a full re-read.
 
 An appeal deleted in Cockpit (state EXTERNALLY/INTERNALLY_TERMINATED) is removed from the store.
 """
@@ -31,7 +40,7 @@ from assessment import store
 from admin_data.workdays import SHANGHAI
 from external_tasks import appeal
 from external_tasks.appeal import APPEAL_PROCESS, CONSULTATION_PROCESS, SUPERVISION_PROCESS, UNIT_PROCESS
-from external_tasks.camunda import EngineClient, parse_engine_date
+from external_tasks.camunda import EngineClient, format_engine_date, parse_engine_date
 
 #: Unit tasks whose end times say when the unit acted, by deadline: sign-for, first feedback,
 #: reply. The first sign-for and feedback count; the last reply (a reply sent back by the
@@ -46,7 +55,10 @@ STEP_VARIABLES = {"sign_for": "signFor", "feedback": "feedback", "completion": "
 READ_VARIABLES = appeal.names(appeal.FACTS, appeal.UNITS, appeal.DEADLINES, appeal.OVERDUE_FLAGS,
                               appeal.HANDLING, appeal.CONSULTATION, appeal.OUTCOME, ("callerPhone",))
 
-WATERMARK = "closed_watermark"
+WATERMARK = store.WATERMARK
+#: How far before the watermark each closed pass starts again: longer than any engine
+#: transaction that ends an appeal takes to commit, plus the clock skew between engine nodes.
+OVERLAP = dt.timedelta(minutes=15)
 LAST_SYNC = "last_sync_at"  # when the last sync finished: the "as of" of every report
 TERMINATED = ("EXTERNALLY_TERMINATED", "INTERNALLY_TERMINATED")
 
@@ -85,21 +97,44 @@ class HistoryReader:
         self.engine = engine
         self.page_size = page_size
 
-    def closed_roots(self, after: str | None, first: int) -> list[dict]:
-        query = {"processDefinitionKey": APPEAL_PROCESS, "finished": True,
-                 "sorting": [{"sortBy": "endTime", "sortOrder": "asc"},
-                             {"sortBy": "instanceId", "sortOrder": "asc"}]}
-        if after:
-            query["finishedAfter"] = after
-        return self._page("/history/process-instance", query, first)
+    def closed_roots(self, since: dt.datetime | None) -> typing.Iterator[list[dict]]:
+        """Pages of the roots finished at or after `since` (all when None), by end time."""
+        query = {"processDefinitionKey": APPEAL_PROCESS, "finished": True}
+        return self._keyset_pages(query, "endTime", "finishedAfter", since)
 
     def open_roots(self) -> typing.Iterator[list[dict]]:
-        query = {"processDefinitionKey": APPEAL_PROCESS, "unfinished": True,
-                 "sorting": [{"sortBy": "instanceId", "sortOrder": "asc"}]}
-        first = 0
-        while page := self._page("/history/process-instance", query, first):
+        """Pages of the unfinished roots, by start time (which never changes)."""
+        query = {"processDefinitionKey": APPEAL_PROCESS, "unfinished": True}
+        return self._keyset_pages(query, "startTime", "startedAfter", None)
+
+    def started_roots(self, since: dt.datetime) -> typing.Iterator[list[dict]]:
+        """Pages of every root started at or after `since`, finished or not, by start time."""
+        query = {"processDefinitionKey": APPEAL_PROCESS}
+        return self._keyset_pages(query, "startTime", "startedAfter", since)
+
+    def _keyset_pages(self, query: dict, time_field: str, after_parameter: str,
+                      since: dt.datetime | None) -> typing.Iterator[list[dict]]:
+        """Pages ordered by (time, id): each asks for the instances at or after the last time
+        read ("…After" is inclusive in the engine) and drops the ones of that very time already
+        read, so neither an instance that drops out of the query (it closed) nor one that
+        enters it shifts the rest. Ids are only compared for equality: no collation matters."""
+        query = query | {"sorting": [{"sortBy": time_field, "sortOrder": "asc"},
+                                     {"sortBy": "instanceId", "sortOrder": "asc"}]}
+        cursor, read_at_cursor = since, set()
+        while True:
+            asked = query | ({after_parameter: format_engine_date(cursor)} if cursor else {})
+            found = self.engine.post(f"/history/process-instance?firstResult=0&maxResults="
+                                     f"{self.page_size + len(read_at_cursor)}", asked)
+            page = [instance for instance in found if instance["id"] not in read_at_cursor]
+            page = page[:self.page_size]
+            if not page:
+                return
             yield page
-            first += len(page)
+            last = _time(page[-1][time_field])
+            if last != cursor:
+                cursor, read_at_cursor = last, set()
+            read_at_cursor |= {instance["id"] for instance in page
+                               if _time(instance[time_field]) == cursor}
 
     def appeals(self, roots: list[dict]) -> list[AppealHistory]:
         """The full history of each root that has its appeal number (business key).
@@ -131,10 +166,6 @@ class HistoryReader:
                 Run(instance, variables.get(instance["id"], {}), tasks.get(instance["id"], {})))
         return [AppealHistory(root, variables.get(root["id"], {}),
                               runs.get(root["businessKey"], {})) for root in roots]
-
-    def _page(self, path: str, query: dict, first: int) -> list[dict]:
-        return self.engine.post(f"{path}?firstResult={first}&maxResults={self.page_size}", query)
-
 
 
 # -- one appeal → one row ------------------------------------------------------------------------
@@ -168,17 +199,28 @@ def _step_started(run: Run, step: str) -> bool:
     return bool(run.tasks.get(STEP_TASKS[step][0]))
 
 
-def step_outcome(history: AppealHistory, step: str, as_of: dt.datetime) -> tuple[bool, bool]:
-    """(judged, on time) of one deadline over all the appeal's unit-handling runs.
+@dataclasses.dataclass(frozen=True)
+class StepOutcome:
+    """One deadline of an appeal: judged, on time, and the run that decided it (the first late
+    one, else the last judged): its deadline and when the unit acted (None: not yet)."""
+    judged: bool
+    on_time: bool
+    deadline: dt.datetime | None
+    done_at: dt.datetime | None
+
+
+def step_outcome(history: AppealHistory, step: str, as_of: dt.datetime) -> StepOutcome:
+    """The outcome of one deadline over all the appeal's unit-handling runs.
 
     A run is late on a step when its overdue flag is set, when the unit acted after the
     deadline, or when the deadline has passed with the step still open. The appeal is on time
     when at least one run was judged and none was late.
     """
     name = STEP_VARIABLES[step]
-    judged = late = bool(history.variables.get(f"{name}Overdue"))
+    flagged = bool(history.variables.get(f"{name}Overdue"))
     extended = _time(history.variables.get("completionDeadline")) \
         if step == "completion" and history.variables.get("extensionApproved") else None
+    judged_runs = []  # (deadline, acted, late) of each run judged on this step
     for run in history.runs_of(UNIT_PROCESS):
         if not _step_started(run, step) and not run.variables.get(f"{name}Overdue"):
             continue
@@ -189,9 +231,14 @@ def step_outcome(history: AppealHistory, step: str, as_of: dt.datetime) -> tuple
         run_late = bool(run.variables.get(f"{name}Overdue")) or bool(
             deadline and (acted or as_of) > deadline)
         if acted or run_late:
-            judged = True
-        late = late or run_late
-    return judged, judged and not late
+            judged_runs.append((deadline, acted, run_late))
+    late_runs = [run for run in judged_runs if run[2]]
+    judged = flagged or bool(judged_runs)
+    on_time = judged and not flagged and not late_runs
+    deadline, acted, _ = (late_runs or judged_runs or [
+        (_time(history.variables.get(f"{name}Deadline")), None, flagged)])[
+        0 if late_runs else -1]
+    return StepOutcome(judged, on_time, deadline, acted)
 
 
 def caller_key(phone: str | None, secret: bytes) -> str | None:
@@ -236,6 +283,7 @@ def appeal_row(history: AppealHistory, as_of: dt.datetime, secret: bytes) -> dic
         "received_week": (received_local.date()
                           - dt.timedelta(days=received_local.weekday())).isoformat(),
         "closed_at": _local(_time(history.root.get("endTime"))) if closed else None,
+        "title": values.get("title"),
         "kind": values.get("kind"),
         "category_code": values.get("categoryCode"),
         "township": values.get("township") or None,
@@ -253,8 +301,10 @@ def appeal_row(history: AppealHistory, as_of: dt.datetime, secret: bytes) -> dic
         "redispatch_count": int(values.get("redispatchCount") or 0),
         "return_count": int(values.get("returnCount") or 0),
         "improper_return_count": int(values.get("improperReturnCount") or 0),
-        **{f"{step}_judged": flag(outcomes[step][0]) for step in STEP_TASKS},
-        **{f"{step}_on_time": flag(outcomes[step][1]) for step in STEP_TASKS},
+        **{f"{step}_judged": flag(outcomes[step].judged) for step in STEP_TASKS},
+        **{f"{step}_on_time": flag(outcomes[step].on_time) for step in STEP_TASKS},
+        **{f"{step}_deadline": _local(outcomes[step].deadline) for step in STEP_TASKS},
+        **{f"{step}_done_at": _local(outcomes[step].done_at) for step in STEP_TASKS},
         **{f"{step}_overdue": flag(overdue_flags[step]) for step in STEP_TASKS},
         "overdue": flag(values.get("overdue") or any(overdue_flags.values())),
         "extension_approved": flag(values.get("extensionApproved")),
@@ -289,18 +339,21 @@ def now() -> dt.datetime:
 
 
 def sync(engine: EngineClient, db_path: Path, *, page_size: int = 100,
-         on_page: typing.Callable[[int], None] | None = None) -> SyncReport:
-    """Bring the store up to date with the engine; `on_page(appeals)` after each committed page."""
+         on_page: typing.Callable[[int], None] | None = None,
+         overlap: dt.timedelta = OVERLAP) -> SyncReport:
+    """Bring the store up to date with the engine; `on_page(appeals)` after each committed page.
+    `overlap`: how far before the watermark the closed pass starts (see the module's doc)."""
     reader = HistoryReader(engine, page_size)
     secret = caller_secret(db_path)
     db = store.connect(db_path)
     report = SyncReport()
     try:
         watermark = store.state(db, WATERMARK)
-        first = 0
-        while roots := reader.closed_roots(watermark, first):
+        since = _time(watermark) - overlap if watermark else None
+        for roots in reader.closed_roots(since):
             as_of = now()
-            kept = [root for root in roots if root["state"] not in TERMINATED]
+            kept = [root for root in _not_yet_closed(db, roots)
+                    if root["state"] not in TERMINATED]
             removed = [root["businessKey"] for root in roots
                        if root["state"] in TERMINATED and root.get("businessKey")]
             rows = [appeal_row(history, as_of, secret) for history in reader.appeals(kept)]
@@ -308,8 +361,7 @@ def sync(engine: EngineClient, db_path: Path, *, page_size: int = 100,
                 store.upsert(db, rows)
                 db.executemany("DELETE FROM appeals WHERE appeal_number = ?",
                                [(number,) for number in removed])
-                store.set_state(db, WATERMARK, roots[-1]["endTime"])
-            first += len(roots)
+                _advance_watermark(db, roots[-1]["endTime"])
             report.closed += len(rows)
             report.removed += len(removed)
             report.pages += 1
@@ -328,6 +380,24 @@ def sync(engine: EngineClient, db_path: Path, *, page_size: int = 100,
     finally:
         db.close()
     return report
+
+
+def _not_yet_closed(db: sqlite3.Connection, roots: list[dict]) -> list[dict]:
+    """The roots whose final row the store lacks: the overlap window reads again the appeals
+    that closed just before the watermark, and only those missed need their history read."""
+    numbers = [root["businessKey"] for root in roots if root.get("businessKey")]
+    closed = {row["appeal_number"]: row["closed_at"] for row in db.execute(
+        f"SELECT appeal_number, closed_at FROM appeals WHERE state = 'closed' AND appeal_number "
+        f"IN ({', '.join('?' * len(numbers))})", numbers)}
+    return [root for root in roots
+            if closed.get(root.get("businessKey")) != _local(_time(root["endTime"]))]
+
+
+def _advance_watermark(db: sqlite3.Connection, end_time: str) -> None:
+    """Move the watermark forward only: a sync running alongside may have moved it further."""
+    current = store.state(db, WATERMARK)
+    if not current or _time(end_time) > _time(current):
+        store.set_state(db, WATERMARK, end_time)
 
 
 class _transaction:

@@ -2,7 +2,8 @@
 for scale tests and benchmarks only.
 
 Its rows are labelled `source = 'synthetic'` and numbered `SYN<yyyymmdd>-<nnnnnn>`, so they can
-never be mistaken for, or collide with, real appeals (XS…); `remove_synthetic` deletes them all.
+never be mistaken for, or collide with, real appeals (XS…): reports leave them out unless asked
+(`include_synthetic`), and say so when they count them; `remove_synthetic` deletes them all.
 The mix follows DOMAIN.md (淮北 2021 appeal kinds); townships, categories and lead units come from
 the admin files, so every unit of the directory appears.
 """
@@ -20,7 +21,6 @@ from external_tasks.routing import Taxonomy
 from admin_data.taxonomy import load_taxonomy
 from admin_data.workdays import SHANGHAI
 
-SOURCE = "synthetic"
 NUMBER_PREFIX = "SYN"
 
 #: 淮北 2021: 投诉 51.3 %, 咨询 34.3 %, 求助 2.6 %, 建议 1.2 %, 举报 0.15 %; "other" (10.5 %)
@@ -42,14 +42,17 @@ def synthetic_row(number: str, received: dt.datetime, **values: typing.Any) -> d
     """A store row with neutral defaults (received, dispatched, open, nothing judged yet)."""
     local = received.astimezone(SHANGHAI)
     row = {column: 0 for column in store.COLUMNS} | {
-        "appeal_number": number, "source": SOURCE, "state": "open",
+        "appeal_number": number, "source": store.SYNTHETIC, "state": "open",
         "received_at": local.replace(microsecond=0).isoformat(),
         "received_date": local.date().isoformat(),
         "received_week": (local.date() - dt.timedelta(days=local.weekday())).isoformat(),
-        "closed_at": None, "kind": "complaint", "category_code": None, "township": None,
+        "closed_at": None, "title": f"合成工单 {number}", "kind": "complaint",
+        "category_code": None, "township": None,
         "lead_unit": None, "co_units": "[]", "closed_as": None, "evaluation": None,
         "solved_confirmed": None, "dispatched": 1, "unit_runs": 1,
-        "consultation_outcome": None, "caller_key": None, "address_key": None,
+        "consultation_outcome": None, "caller_key": None,
+        **{f"{step}_{time}": None for step in ("sign_for", "feedback", "completion")
+           for time in ("deadline", "done_at")}, "address_key": None,
         "major_risk_words": "[]"}
     return row | values
 
@@ -161,4 +164,4 @@ def _write(db, rows: list[dict]) -> None:
 
 
 def remove_synthetic(db) -> int:
-    return db.execute("DELETE FROM appeals WHERE source = ?", (SOURCE,)).rowcount
+    return db.execute("DELETE FROM appeals WHERE source = ?", (store.SYNTHETIC,)).rowcount

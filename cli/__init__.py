@@ -168,3 +168,27 @@ def suggest_models(settings: Settings):
     if not files:
         stack.say("no category model yet: suggestions come from taxonomy.yaml's keywords "
                   "(run `suban suggest train`)")
+@assessment.command("verify")
+@click.option("--month", help="统计月份, 如 2026-11")
+@click.option("--quarter", help="季度, 如 2026-Q4")
+@click.option("--year", help="年份, 如 2026")
+@click.option("--start", help="开始日期 YYYY-MM-DD (与 --end 同用)")
+@click.option("--end", help="结束日期 YYYY-MM-DD (含)")
+@with_settings
+def assessment_verify(settings: Settings, month, quarter, year, start, end):
+    """Re-read the engine's history for a period and compare it with the store field by field;
+    print every difference (exit status 1 when there is one)."""
+    from assessment import store
+    from assessment.indicators import InputError, parse_period
+    from assessment.verify import verify
+
+    try:
+        period = parse_period(start, end, month, quarter, year)
+    except InputError as error:
+        raise click.BadParameter(error.message, param_hint=f"--{error.field}") from None
+    differences = verify(EngineClient.as_admin(settings), store.store_path(settings), period)
+    for difference in differences:
+        click.echo(str(difference))
+    click.echo(f"核对 {period.label}: {len(differences)} 处不一致" if differences
+               else f"核对 {period.label}: 库与引擎历史完全一致")
+    sys.exit(1 if differences else 0)

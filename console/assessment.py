@@ -4,6 +4,8 @@ printable bulletin /assessment/bulletin) that read the same API with the console
 
 Every report is computed from the analytical store (assessment/store.py); `POST
 /api/v1/assessment/sync` brings it up to date. No report carries a caller's name or phone.
+Synthetic appeals count only when `include_synthetic` (by default in the demo profile, never in
+production unless asked), and every report counting them carries `synthetic_label`.
 """
 from __future__ import annotations
 
@@ -16,7 +18,9 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 from assessment import store
 from assessment.analysis import (act_before_list, repeats, surges, top_problems, week_start,
                                  weekly_counts)
-from assessment.bulletin import Names, build_bulletin, write_csv, write_workbook
+from assessment.bulletin import (Names, as_of_moment, build_bulletin, last_sync, synthetic_label,
+                                 write_csv, write_workbook)
+from assessment.explain import FIGURE_PARTS, explain
 from admin_data.assessment import AssessmentConfigError, ASSESSMENT
 from assessment.indicators import COUNTS, GROUPS, InputError, indicators, parse_period
 from assessment.sync import sync
@@ -47,6 +51,19 @@ class ReportQuerySchema(Schema):
         list(GROUPS), error=f"「统计口径」应为 {' / '.join(GROUPS)} 之一"),
         metadata={"description": "统计口径 (默认 lead_unit)"})
     unit = fields.String(metadata={"description": "单位 id (目录中的)", "example": "yanji"})
+    include_synthetic = fields.Boolean(load_default=None, metadata={
+        "description": "是否计入合成(模拟)工单; 默认: 演示环境 (SUBAN_PROFILE=demo) 计入, "
+                       "正式环境不计入。计入时报表带 synthetic_label 提示"})
+
+
+class ExplainQuerySchema(ReportQuerySchema):
+    group = fields.String(load_default="county", validate=validate.OneOf(
+        list(GROUPS), error=f"「统计口径」应为 {' / '.join(GROUPS)} 之一"),
+        metadata={"description": "统计口径 (默认 county)"})
+    figure = fields.String(required=True, validate=validate.OneOf(
+        list(FIGURE_PARTS), error=f"「指标」应为 {' / '.join(FIGURE_PARTS)} 之一"),
+        metadata={"description": "指标 (如 completion_on_time_rate)",
+                  "example": "completion_on_time_rate"})
 
 
 class PeriodSchema(Schema):
@@ -69,10 +86,51 @@ IndicatorRowSchema = Schema.from_dict(
     name="IndicatorRowSchema")
 
 
-class IndicatorReportSchema(Schema):
+class ReportSchema(Schema):
+    """What every report has: its period, and the warning when it counts synthetic appeals."""
     period = fields.Nested(PeriodSchema, required=True)
+    synthetic_label = fields.String(allow_none=True, metadata={
+        "description": "计入了合成(模拟)工单时的提示 (须显示在每页/每表上); 未计入时 null"})
+
+
+class IndicatorReportSchema(ReportSchema):
     group = fields.String(required=True)
     rows = fields.List(fields.Nested(IndicatorRowSchema), required=True)
+
+
+class ExplainedAppealSchema(Schema):
+    """One appeal behind a figure (no caller data)."""
+    appeal_number = fields.String(required=True)
+    title = fields.String(required=True)
+    lead_unit = fields.String(allow_none=True)
+    lead_unit_name = fields.String(required=True)
+    township_name = fields.String(required=True)
+    received_at = fields.String(required=True, metadata={"description": "受理时间"})
+    state = fields.String(required=True, metadata={"description": "在办 | 已办结"})
+    step = fields.String(required=True, metadata={"description": "所示时限的环节: 签收/首次反馈/办结"})
+    deadline = fields.String(allow_none=True, metadata={"description": "该环节的时限"})
+    done_at = fields.String(allow_none=True, metadata={"description": "该环节完成时间 (未完成: null)"})
+    adds = fields.Float(required=True, metadata={"description": "计入该部分的数量"})
+    reason = fields.String(required=True, metadata={"description": "为何如此计入, 如 签收超时 2 小时 13 分"})
+    synthetic = fields.Boolean(required=True, metadata={"description": "合成(模拟)工单"})
+
+
+class ExplainedPartSchema(Schema):
+    part = fields.String(required=True, metadata={"description": "numerator | denominator | count"})
+    name = fields.String(required=True)
+    total = fields.Float(required=True, metadata={"description": "所列工单计入数量之和 = 该部分的数"})
+    appeals = fields.List(fields.Nested(ExplainedAppealSchema), required=True)
+
+
+class ExplanationSchema(ReportSchema):
+    as_of = fields.String(required=True, metadata={"description": "数据截至 (最近一次同步)"})
+    group = fields.String(required=True)
+    unit = fields.String(required=True)
+    unit_name = fields.String(required=True)
+    figure = fields.String(required=True)
+    figure_name = fields.String(required=True)
+    value = fields.Float(allow_none=True, metadata={"description": "指标的数 (比率 0–1)"})
+    parts = fields.List(fields.Nested(ExplainedPartSchema), required=True)
 
 
 class ProblemSchema(Schema):
@@ -121,8 +179,7 @@ class WeeklyCountSchema(PlaceSchema):
     appeals = fields.Integer(required=True)
 
 
-class AnalysisSchema(Schema):
-    period = fields.Nested(PeriodSchema, required=True)
+class AnalysisSchema(ReportSchema):
     week = fields.Date(required=True, metadata={"description": "激增与未诉先办所看的一周 (周一)"})
     weekly = fields.List(fields.Nested(WeeklyCountSchema), required=True,
                          metadata={"description": "乡镇 × 分类 × 周 的件数"})
@@ -132,9 +189,8 @@ class AnalysisSchema(Schema):
     act_before = fields.List(fields.Nested(IssueSchema), required=True)
 
 
-class BulletinSchema(Schema):
+class BulletinSchema(ReportSchema):
     title = fields.String(required=True)
-    period = fields.Nested(PeriodSchema, required=True)
     as_of = fields.String(required=True, metadata={"description": "数据截至 (最近一次同步)"})
     indicators = fields.Dict(keys=fields.String(), values=fields.List(
         fields.Nested(IndicatorRowSchema)), required=True)
@@ -162,9 +218,9 @@ def _bad_settings(error: AssessmentConfigError):
     return error_response({"assessment.yaml": [str(error)]}, 500)
 
 
-def _query() -> dict:
+def _query(schema: Schema = ReportQuerySchema()) -> dict:
     try:
-        query = ReportQuerySchema().load(request.args.to_dict())
+        query = schema.load(request.args.to_dict())
     except ValidationError as error:
         field, messages = next(iter(error.messages.items()))
         raise InputError(field, messages[0]) from None
@@ -173,6 +229,8 @@ def _query() -> dict:
                               query.get("quarter"), query.get("year"))
     except InputError as error:
         raise InputError(error.field, f"{error.message} ({PERIOD_HELP})") from None
+    if query["include_synthetic"] is None:
+        query["include_synthetic"] = _settings().profile == "demo"
     return query | {"period": period}
 
 
@@ -180,19 +238,29 @@ def _settings() -> Settings:
     return current_app.config["SUBAN_SETTINGS"]
 
 
-def _store():
-    return store.connect(store.store_path(_settings()))
+def _store(query: dict):
+    """The store, its reports counting what the query asks for (synthetic appeals or not)."""
+    db = store.connect(store.store_path(_settings()))
+    store.report_scope(db, query["include_synthetic"])
+    return db
+
+
+def _synthetic_label(db, period) -> str | None:
+    return synthetic_label(store.synthetic_count(db, period.start.isoformat(),
+                                                 period.end.isoformat()))
 
 
 def _indicator_report() -> dict:
     query = _query()
-    db = _store()
+    db = _store(query)
     try:
         rows = indicators(db, query["period"], ASSESSMENT.current(), DIRECTORY.current(),
                           query["group"], query.get("unit"))
+        label = _synthetic_label(db, query["period"])
     finally:
         db.close()
-    return {"period": query["period"], "group": query["group"], "rows": rows}
+    return {"period": query["period"], "group": query["group"], "rows": rows,
+            "synthetic_label": label}
 
 
 REFUSALS = {400: "统计期间、口径或单位有误 (字段 → 问题)"}
@@ -212,7 +280,7 @@ def assessment_indicators_csv():
     """The indicators as CSV (UTF-8 with BOM, for Excel)."""
     report = _indicator_report()
     text = io.StringIO()
-    write_csv(report["rows"], text)
+    write_csv(report["rows"], text, report["synthetic_label"])
     period = report["period"]
     return Response("\ufeff" + text.getvalue(), mimetype="text/csv", headers={
         "Content-Disposition": f"attachment; filename=indicators-{report['group']}-"
@@ -233,9 +301,9 @@ def assessment_analysis():
     query = _query()
     period, config = query["period"], ASSESSMENT.current()
     week = week_start(period.end)
-    db = _store()
+    db = _store(query)
     try:
-        return {"period": period, "week": week,
+        return {"period": period, "week": week, "synthetic_label": _synthetic_label(db, period),
                 "weekly": _names(weekly_counts(db, period)),
                 "problems": _names(top_problems(db, period)),
                 "surges": _names(surges(db, week, config.surge)),
@@ -245,12 +313,12 @@ def assessment_analysis():
         db.close()
 
 
-def _bulletin():
+def _bulletin(details: bool = False):
     query = _query()
-    db = _store()
+    db = _store(query)
     try:
         return build_bulletin(db, query["period"], ASSESSMENT.current(), DIRECTORY.current(),
-                              TAXONOMY.current())
+                              TAXONOMY.current(), details)
     finally:
         db.close()
 
@@ -261,14 +329,33 @@ def _bulletin():
 def assessment_bulletin():
     """The 通报 bulletin's content (the printable page renders it)."""
     bulletin = _bulletin()
-    return vars(bulletin)
+    return vars(bulletin) | {"synthetic_label": bulletin.synthetic_label}
+
+
+@api.get("/assessment/indicators/explain")
+@requires_token
+@responds_with(ExplanationSchema())
+def assessment_explain():
+    """The appeals behind one figure of one unit (numerator and denominator of a rate), with
+    the deadline, when the step was done and why each counts; no caller data."""
+    query = _query(ExplainQuerySchema())
+    db = _store(query)
+    try:
+        as_of = last_sync(db)
+        explained = explain(db, query["period"], query["figure"], ASSESSMENT.current(),
+                            DIRECTORY.current(), as_of_moment(as_of), query["group"],
+                            query.get("unit"))
+        label = _synthetic_label(db, query["period"])
+    finally:
+        db.close()
+    return explained | {"period": query["period"], "as_of": as_of, "synthetic_label": label}
 
 
 @api.get("/assessment/bulletin.xlsx")
 @requires_token
 def assessment_bulletin_xlsx():
-    """The 通报 bulletin as an XLSX workbook."""
-    bulletin = _bulletin()
+    """The 通报 bulletin as an XLSX workbook, with a 明细 sheet of appeals per figure."""
+    bulletin = _bulletin(details=True)
     stream = io.BytesIO()
     write_workbook(bulletin, stream)
     return Response(stream.getvalue(), headers={
@@ -291,6 +378,8 @@ for _view in (assessment_indicators, assessment_indicators_csv, assessment_analy
               assessment_bulletin, assessment_bulletin_xlsx):
     _view.refusals = REFUSALS
     _view.query_schema = ReportQuerySchema
+assessment_explain.refusals = REFUSALS
+assessment_explain.query_schema = ExplainQuerySchema
 assessment_sync.refusals = {503: "流程引擎暂不可用"}
 
 
@@ -298,7 +387,8 @@ assessment_sync.refusals = {503: "流程引擎暂不可用"}
 def overview_page():
     """Tables and charts per unit and over time (data from the API, with the console token)."""
     return render_template("assessment/overview.html", groups=GROUPS,
-                           month=dt.date.today().strftime("%Y-%m"))
+                           month=dt.date.today().strftime("%Y-%m"),
+                           include_synthetic=_settings().profile == "demo")
 
 
 @pages.get("/bulletin")
@@ -306,3 +396,9 @@ def bulletin_page():
     """The printable monthly bulletin."""
     return render_template("assessment/bulletin.html", month=request.args.get("month")
                            or dt.date.today().strftime("%Y-%m"))
+
+
+@pages.get("/explain")
+def explain_page():
+    """The appeals behind one figure (the query string is the API's, passed on as is)."""
+    return render_template("assessment/explain.html")

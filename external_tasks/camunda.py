@@ -155,7 +155,8 @@ class EngineClient:
 
 # -- typed variables ---------------------------------------------------------------------------
 
-def _format_date(value: dt.datetime) -> str:
+def format_engine_date(value: dt.datetime) -> str:
+    """A time as the engine's REST API takes and gives it: 2026-11-30T08:00:00.000+0800."""
     if value.tzinfo is None:
         value = value.astimezone()
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}" + value.strftime("%z")
@@ -174,7 +175,7 @@ def to_typed(value: typing.Any) -> dict:
     if isinstance(value, str):
         return {"value": value, "type": "String"}
     if isinstance(value, dt.datetime):
-        return {"value": _format_date(value), "type": "Date"}
+        return {"value": format_engine_date(value), "type": "Date"}
     if isinstance(value, dt.date):
         return {"value": value.isoformat(), "type": "String"}
     if isinstance(value, (dict, list, tuple)):

@@ -72,8 +72,10 @@ def at(day: dt.date, hour: int = 10) -> dt.datetime:
 
 @pytest.fixture
 def db(tmp_path):
-    """Eight quiet weeks of 垃圾清运 in 黄口镇 (one a week), then six this week; 物业 steady in 龙城镇."""
+    """Eight quiet weeks of 垃圾清运 in 黄口镇 (one a week), then six this week; 物业 steady in 龙城镇.
+    The rows are synthetic ones, so the analysis is asked to count them."""
     connection = store.connect(tmp_path / "analysis.sqlite3")
+    store.report_scope(connection, include_synthetic=True)
     rows, serial = [], 0
 
     def add(day, township, category, **values):
@@ -119,6 +121,7 @@ def test_weekly_counts_and_top_problems(db):
 
 def test_appeals_not_yet_evaluated_count_as_none_unsatisfied(tmp_path):
     connection = store.connect(tmp_path / "open.sqlite3")
+    store.report_scope(connection, include_synthetic=True)
     fill(connection, [synthetic_row("XS20261123-0001", at(MONDAY), township="huangkou",
                                  category_code="citymgmt.sanitation")])  # open, no evaluation
     this_week = parse_period(start=MONDAY.isoformat(),
@@ -146,6 +149,16 @@ def test_act_before_list_puts_the_surge_first_with_its_reasons(db):
     assert "重复诉求 1 组" in first["reasons"] and "不满意 1 件" in first["reasons"]
     steady = next(issue for issue in issues if issue["township"] == "longcheng")
     assert not steady["surge"] and steady["forecast"] == pytest.approx(2.0)
+
+
+def test_synthetic_appeals_are_left_out_unless_asked_for(db):
+    week = parse_period(start="2026-11-23", end="2026-11-29")
+    assert top_problems(db, week) and surges(db, MONDAY, RULE)
+    store.report_scope(db, include_synthetic=False)
+    assert top_problems(db, week) == [] and weekly_counts(db, week) == []
+    assert surges(db, MONDAY, RULE) == [] and repeats(db, week, 30) == []
+    assert act_before_list(db, MONDAY, load_assessment_config()) == []
+    assert store.synthetic_count(db, "2026-11-23", "2026-11-29") == 0
 
 
 def test_forecast_smooths_towards_recent_weeks():

@@ -11,6 +11,7 @@ from openpyxl import load_workbook
 
 from assessment import store
 from assessment.bulletin import INDICATOR_COLUMNS
+from assessment.explain import FIGURE_NAMES
 from assessment.synthetic import load_synthetic
 from tests.appeal_driver import AppealDriver
 
@@ -51,15 +52,24 @@ def test_indicators_json_and_csv(console):
     response = get("/api/v1/assessment/indicators", year="2025", group="township")
     assert response.status_code == 200
     rows = response.json()["rows"]
+    # The demo profile counts the synthetic appeals by default, and says so.
     assert sum(row["received"] for row in rows) == 3_000
+    assert "合成(模拟)工单 3000 件" in response.json()["synthetic_label"]
     assert all(0 <= row["score"] <= 100 for row in rows if row["score"] is not None)
     csv_response = get("/api/v1/assessment/indicators.csv", year="2025", group="township")
     assert csv_response.headers["Content-Type"].startswith("text/csv")
     text = csv_response.content.decode("utf-8-sig")
     lines = text.strip().splitlines()
-    assert lines[0].split(",") == ["unit"] + [header for _, header, _ in INDICATOR_COLUMNS]
-    assert len(lines) == 1 + len(rows)
+    assert "合成(模拟)工单" in lines[0]
+    assert lines[1].split(",") == ["unit"] + [header for _, header, _ in INDICATOR_COLUMNS]
+    assert len(lines) == 2 + len(rows)
     assert_no_caller(text)
+    real = get("/api/v1/assessment/indicators", year="2025", group="township",
+               include_synthetic="false").json()
+    assert sum(row["received"] for row in real["rows"]) == 0 and real["synthetic_label"] is None
+    real_csv = get("/api/v1/assessment/indicators.csv", year="2025", group="township",
+                   include_synthetic="false").content.decode("utf-8-sig")
+    assert real_csv.startswith("unit,")
 
 
 def test_the_synced_appeal_is_counted_for_its_day(console):
@@ -76,14 +86,32 @@ def test_bulletin_workbook_has_the_sheets_and_columns(console):
     assert response.status_code == 200
     workbook = load_workbook(io.BytesIO(response.content))
     assert workbook.sheetnames == ["说明", "乡镇(街道)", "部门", "牵头单位", "全县",
-                                   "突出问题", "激增预警", "未诉先办"]
+                                   "突出问题", "激增预警", "未诉先办"] + [
+        f"明细-{name}" for name in FIGURE_NAMES.values()]
+    # Synthetic appeals counted (the demo profile's default): every sheet says so first.
+    for sheet in workbook:
+        assert "合成(模拟)工单" in sheet["A1"].value, sheet.title
+        assert "合成(模拟)工单" in sheet.oddHeader.center.text
     headers = [header for _, header, _ in INDICATOR_COLUMNS]
     for name in ("乡镇(街道)", "部门", "牵头单位", "全县"):
-        assert [cell.value for cell in workbook[name][1]] == headers
-    county = [cell.value for cell in workbook["全县"][2]]
+        assert [cell.value for cell in workbook[name][2]] == headers
+    county = [cell.value for cell in workbook["全县"][3]]
     assert county[0] == "全县" and county[1] > 150  # about 3,000 / 12 received in June
-    assert [cell.value for cell in workbook["突出问题"][1]] == ["诉求分类", "本期件数", "上期件数",
+    assert workbook["全县"].cell(row=3, column=2).hyperlink.location == "'明细-受理件数'!A1"
+    assert [cell.value for cell in workbook["突出问题"][2]] == ["诉求分类", "本期件数", "上期件数",
                                                             "环比", "不满意件数"]
+    # Each figure's 明细 sheet lists the appeals behind it: its columns add up to the figure.
+    figures = dict(zip(headers, county))
+    for figure, name in FIGURE_NAMES.items():
+        sheet = workbook[f"明细-{name}"]
+        columns = [cell.value for cell in sheet[2]]
+        assert columns[:3] == ["工单编号", "标题", "牵头单位"] and columns[-1] == "原因"
+        sums = {header: sum(row[index] for row in sheet.iter_rows(min_row=3, values_only=True))
+                for index, header in enumerate(columns) if header.startswith("计入")}
+        if "计入件数" in sums:
+            assert sums["计入件数"] == figures[name], name
+        elif sums["计入分母"]:
+            assert round(sums["计入分子"] / sums["计入分母"], 4) == figures[name], name
     everything = "\n".join(str(cell.value) for sheet in workbook for row in sheet.iter_rows()
                            for cell in row)
     assert "2025-06-01 至 2025-06-30" in everything
@@ -103,6 +131,31 @@ def test_bulletin_and_analysis_json_name_no_caller(console):
     analysis = get("/api/v1/assessment/analysis", year="2025").json()
     assert analysis["problems"] and analysis["problems"][0]["category_name"]
     assert sum(row["appeals"] for row in analysis["weekly"]) == 3_000  # township × category × week
+
+
+def test_explain_lists_the_appeals_behind_a_figure(console):
+    get, _ = console
+    params = {"month": "2025-06", "group": "township", "unit": "yanji"}
+    row, = get("/api/v1/assessment/indicators", **params).json()["rows"]
+    for figure, (top, bottom) in (("completion_on_time_rate", ("completion_on_time",
+                                                               "completion_judged")),
+                                  ("redispatch_rate", ("redispatched", "dispatched"))):
+        response = get("/api/v1/assessment/indicators/explain", figure=figure, **params)
+        assert response.status_code == 200, response.text
+        explained = response.json()
+        assert explained["value"] == row[f"{figure}"] and "合成" in explained["synthetic_label"]
+        numerator, denominator = explained["parts"]
+        assert (numerator["total"], denominator["total"]) == (row[top], row[bottom])
+        assert len(denominator["appeals"]) == row[bottom]
+        assert all(appeal["synthetic"] and appeal["township_name"] == "闫集镇"
+                   and appeal["reason"] for appeal in denominator["appeals"])
+        assert_no_caller(response.text)
+    refused = get("/api/v1/assessment/indicators/explain", figure="score", **params)
+    assert refused.status_code == 400 and list(refused.json()["errors"]) == ["figure"]
+    document = get("/api/v1/openapi.json").json()
+    operation = document["paths"]["/api/v1/assessment/indicators/explain"]["get"]
+    assert {"figure", "group", "unit", "month", "include_synthetic"} <= {
+        parameter["name"] for parameter in operation["parameters"]}
 
 
 def test_pages_are_served(console, settings):

@@ -9,8 +9,11 @@ import pytest
 
 from assessment import store
 from admin_data.assessment import load_assessment_config
-from assessment.indicators import InputError, indicators, parse_period
+from assessment.explain import FIGURE_PARTS, explain
+from assessment.indicators import GROUPS, InputError, indicators, parse_period
 from assessment.sync import sync
+from assessment.synthetic import synthetic_row
+from admin_data.workdays import SHANGHAI
 from admin_data.directory import load_directory
 from tests.appeal_driver import AppealDriver
 from tests.conftest import wait_until
@@ -113,6 +116,7 @@ def synced(driven, engine, tmp_path_factory):
     path = tmp_path_factory.mktemp("assessment") / "appeals.sqlite3"
     sync(engine, path)
     db = store.connect(path)
+    store.report_scope(db, include_synthetic=False)
     numbers = list(driven.values())
     db.execute(f"DELETE FROM appeals WHERE appeal_number NOT IN ({', '.join('?' * len(numbers))})",
                numbers)
@@ -243,3 +247,93 @@ def test_unknown_unit_and_group_are_refused(synced):
 def test_quarter_and_year_cover_their_months():
     assert parse_period(quarter="2026-Q4") == parse_period(start="2026-10-01", end="2026-12-31")
     assert parse_period(year="2026").end == dt.date(2026, 12, 31)
+
+
+def test_drill_down_totals_are_the_figures_of_every_row(synced):
+    """Every figure of every row of every group: the appeals listed for each part add up to the
+    part, and a rate is its numerator over its denominator."""
+    db, period = synced
+    config, directory = load_assessment_config(), load_directory()
+    as_of = dt.datetime.now().astimezone()
+    checked = 0
+    for group in GROUPS:
+        for row in indicators(db, period, config, directory, group):
+            unit = None if group == "county" else row["unit"]
+            for figure, parts in FIGURE_PARTS.items():
+                explained = explain(db, period, figure, config, directory, as_of, group, unit)
+                assert explained["value"] == row[figure], (group, unit, figure)
+                totals = {part["part"]: part["total"] for part in explained["parts"]}
+                for part in explained["parts"]:
+                    assert part["total"] == pytest.approx(
+                        sum(appeal["adds"] for appeal in part["appeals"]))
+                if "count" in totals:
+                    assert totals["count"] == row[figure], (group, unit, figure)
+                elif totals["denominator"]:
+                    assert totals["numerator"] / totals["denominator"] == pytest.approx(
+                        row[figure]), (group, unit, figure)
+                else:
+                    assert row[figure] is None and totals["numerator"] == 0
+                checked += 1
+    assert checked >= len(FIGURE_PARTS) * 30
+
+
+def test_drill_down_says_why_an_appeal_counts(synced, driven):
+    db, period = synced
+    config, directory = load_assessment_config(), load_directory()
+    now = dt.datetime.now().astimezone()
+    sign_for = explain(db, period, "sign_for_on_time_rate", config, directory, now,
+                       "lead_unit", "yanji")
+    numerator, denominator = sign_for["parts"]
+    assert (numerator["total"], denominator["total"]) == (3, 4)
+    assert driven["A2"] not in [appeal["appeal_number"] for appeal in numerator["appeals"]]
+    late, = [appeal for appeal in denominator["appeals"] if appeal["appeal_number"] == driven["A2"]]
+    assert late["reason"].startswith("签收超") and late["step"] == "签收"
+    assert late["title"] == PROPERTY["title"] and late["lead_unit_name"] == "闫集镇"
+    assert late["deadline"] and late["adds"] == 1
+    on_time = [appeal for appeal in numerator["appeals"] if appeal["appeal_number"] == driven["A1"]]
+    assert on_time[0]["reason"].startswith("按时签收, 早于时限 ")
+    assert on_time[0]["done_at"] < on_time[0]["deadline"]
+    feedback = explain(db, period, "feedback_on_time_rate", config, directory, now,
+                       "township", "datun")
+    missed, = [appeal for appeal in feedback["parts"][1]["appeals"]
+               if appeal["appeal_number"] == driven["B1"]]
+    assert missed["done_at"] is None and missed["reason"].startswith("首次反馈超")
+    supervised = explain(db, period, "supervision_level1", config, directory, now,
+                         "lead_unit", "yanji")["parts"][0]
+    assert sorted(appeal["appeal_number"] for appeal in supervised["appeals"]) == \
+        sorted([driven["A2"], driven["A4"]])
+    assert all(appeal["reason"] == "一级督办 1 次" for appeal in supervised["appeals"])
+
+
+def test_drill_down_refuses_a_unit_missing_or_outside_its_group(synced):
+    db, period = synced
+    config, directory = load_assessment_config(), load_directory()
+    now = dt.datetime.now().astimezone()
+    for group, unit, figure, field in (("township", None, "received", "unit"),
+                                       ("department", "yanji", "received", "unit"),
+                                       ("county", None, "score", "figure")):
+        with pytest.raises(InputError) as refused:
+            explain(db, period, figure, config, directory, now, group, unit)
+        assert refused.value.field == field
+
+
+def test_synthetic_appeals_count_only_when_asked_for(synced):
+    db, period = synced
+    before = report(synced, "county")["county"]
+    received = dt.datetime.combine(period.start, dt.time(9), SHANGHAI)
+    db.execute("BEGIN")
+    store.upsert(db, [synthetic_row(f"SYN{received:%Y%m%d}-999999", received, township="yanji",
+                                    lead_unit="yanji", state="closed", evaluation="unsatisfied")])
+    db.execute("COMMIT")
+    start, end = period.start.isoformat(), period.end.isoformat()
+    try:
+        assert report(synced, "county")["county"] == before
+        assert store.synthetic_count(db, start, end) == 0
+        store.report_scope(db, include_synthetic=True)
+        county = report(synced, "county")["county"]
+        assert (county["received"], county["unsatisfied"]) == \
+            (before["received"] + 1, before["unsatisfied"] + 1)
+        assert store.synthetic_count(db, start, end) == 1
+    finally:
+        store.report_scope(db, include_synthetic=False)
+        db.execute("DELETE FROM appeals WHERE source = 'synthetic'")

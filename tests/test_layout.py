@@ -53,7 +53,7 @@ def test_suban_help_lists_every_command():
                     "console", "templates", "test", "demo-appeals", "assessment"):
         assert f"\n  {command} " in result.output, command
     assessment = CliRunner().invoke(main, ["assessment", "--help"])
-    for command in ("sync", "load-synthetic", "remove-synthetic"):
+    for command in ("sync", "verify", "load-synthetic", "remove-synthetic"):
         assert f"\n  {command} " in assessment.output, command
 
 

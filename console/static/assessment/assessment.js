@@ -49,11 +49,28 @@ const Assessment = (() => {
     return response;
   }
 
-  function table(element, columns, rows) {
+  // `link(row, key)`: the address a cell links to (its drill-down), or null.
+  function table(element, columns, rows, link = () => null) {
     const head = "<tr>" + columns.map(([, title]) => `<th>${title}</th>`).join("") + "</tr>";
-    const body = rows.map((row) => "<tr>" + columns.map(([key, , format]) =>
-      `<td>${escape(format(row[key]))}</td>`).join("") + "</tr>").join("");
+    const body = rows.map((row) => "<tr>" + columns.map(([key, , format]) => {
+      const text = escape(format(row[key])), href = link(row, key);
+      return `<td>${href ? `<a href="${escape(href)}">${text}</a>` : text}</td>`;
+    }).join("") + "</tr>").join("");
     element.innerHTML = head + (body || `<tr><td colspan="${columns.length}">无</td></tr>`);
+  }
+
+  // Every figure of a unit's row opens the list of the appeals behind it.
+  const EXPLAINED = new Set(INDICATORS.map(([key]) => key).filter((key) => !["unit_name", "score"].includes(key)));
+  function explainLink(group, params) {
+    return (row, key) => EXPLAINED.has(key) ? "/assessment/explain?" + new URLSearchParams({
+      ...params, group, figure: key, ...(group === "county" ? {} : {unit: row.unit})}).toString() : null;
+  }
+
+  // The synthetic-data warning, shown on every page that counts synthetic appeals.
+  function label(text) {
+    const element = document.getElementById("synthetic");
+    element.textContent = text || "";
+    element.hidden = !text;
   }
 
   function escape(text) {
@@ -91,13 +108,17 @@ const Assessment = (() => {
 
   async function overview() {
     const form = document.getElementById("query"), message = document.getElementById("message");
-    const query = () => new URLSearchParams(new FormData(form)).toString();
+    const query = () => new URLSearchParams({month: form.month.value, group: form.group.value,
+      include_synthetic: form.include_synthetic.checked}).toString();
+    const scope = () => `include_synthetic=${form.include_synthetic.checked}`;
     async function load() {
       try {
         const report = await (await call("/indicators?" + query())).json();
-        table(document.getElementById("indicators"), INDICATORS, report.rows);
+        label(report.synthetic_label);
+        table(document.getElementById("indicators"), INDICATORS, report.rows, explainLink(
+          form.group.value, {month: form.month.value, include_synthetic: form.include_synthetic.checked}));
         bars(document.getElementById("chart"), report.rows, "score", "unit_name", score);
-        const analysis = await (await call("/analysis?month=" + form.month.value)).json();
+        const analysis = await (await call(`/analysis?month=${form.month.value}&${scope()}`)).json();
         table(document.getElementById("problems"), PROBLEMS, analysis.problems);
         table(document.getElementById("surges"), SURGES, analysis.surges);
         table(document.getElementById("act-before"), ISSUES, analysis.act_before);
@@ -106,11 +127,11 @@ const Assessment = (() => {
         table(document.getElementById("weekly"), WEEKLY, busiest);
         const trend = [];
         for (const month of months(form.month.value, 12)) {
-          const county = await (await call(`/indicators?group=county&month=${month}`)).json();
+          const county = await (await call(`/indicators?group=county&month=${month}&${scope()}`)).json();
           trend.push({month, ...county.rows[0]});
         }
         bars(document.getElementById("trend"), trend, "received", "month", number);
-        document.getElementById("print").href = "bulletin?month=" + form.month.value;
+        document.getElementById("print").href = `/assessment/bulletin?month=${form.month.value}&${scope()}`;
       } catch (error) { message.textContent = error.message; }
     }
     form.addEventListener("submit", (event) => {
@@ -128,18 +149,22 @@ const Assessment = (() => {
     document.getElementById("sync").onclick = syncThenLoad;
     document.getElementById("csv").onclick = () => download("/indicators.csv?" + query(), "indicators.csv")
       .catch((error) => { message.textContent = error.message; });
-    document.getElementById("xlsx").onclick = () => download("/bulletin.xlsx?month=" + form.month.value,
+    document.getElementById("xlsx").onclick = () => download(`/bulletin.xlsx?month=${form.month.value}&${scope()}`,
       `bulletin-${form.month.value}.xlsx`).catch((error) => { message.textContent = error.message; });
     syncThenLoad();
   }
 
   async function bulletin(month) {
     try {
-      const data = await (await call("/bulletin?month=" + encodeURIComponent(month))).json();
+      const scope = new URLSearchParams(location.search).get("include_synthetic");
+      const params = {month, ...(scope === null ? {} : {include_synthetic: scope})};
+      const data = await (await call("/bulletin?" + new URLSearchParams(params))).json();
+      label(data.synthetic_label);
       document.getElementById("title").textContent = data.title;
       document.getElementById("meta").textContent = `统计期间 ${data.period.start} 至 ${data.period.end} (按受理日期) · 数据截至 ${data.as_of}`;
       for (const group of ["township", "department", "county"]) {
-        table(document.getElementById(group), INDICATORS, data.indicators[group]);
+        table(document.getElementById(group), INDICATORS, data.indicators[group],
+          explainLink(group, params));
       }
       table(document.getElementById("problems"), PROBLEMS, data.problems);
       table(document.getElementById("surges"), SURGES, data.surges);
@@ -147,5 +172,33 @@ const Assessment = (() => {
     } catch (error) { document.getElementById("message").textContent = error.message; }
   }
 
-  return {overview, bulletin};
+  // 2026-11-30T08:05:00+08:00 → 2026-11-30 08:05 (times are Asia/Shanghai)
+  const minute = (value) => value ? value.replace("T", " ").slice(0, 16) : "—";
+  const APPEALS = [["appeal_number", "工单编号", String], ["title", "标题", String],
+    ["lead_unit_name", "牵头单位", String], ["township_name", "乡镇(街道)", String],
+    ["received_at", "受理时间", minute], ["state", "状态", String], ["step", "环节", String],
+    ["deadline", "时限", minute], ["done_at", "完成时间", minute], ["adds", "计入", number],
+    ["reason", "原因", String]];
+
+  async function explain() {
+    try {
+      const data = await (await call("/indicators/explain" + location.search)).json();
+      label(data.synthetic_label);
+      const value = data.figure.endsWith("_rate") ? percent(data.value) : number(data.value);
+      document.getElementById("title").textContent = `${data.unit_name} · ${data.figure_name}: ${value}`;
+      document.getElementById("meta").textContent = `统计期间 ${data.period.start} 至 ${data.period.end} (按受理日期) · 数据截至 ${minute(data.as_of)}`;
+      const parts = document.getElementById("parts");
+      parts.innerHTML = "";
+      for (const part of data.parts) {
+        const heading = document.createElement("h2"), list = document.createElement("table");
+        heading.textContent = `${part.name} = ${part.total} (${part.appeals.length} 件工单)`;
+        list.className = "appeals";
+        list.dataset.part = part.part;
+        table(list, APPEALS, part.appeals);
+        parts.append(heading, list);
+      }
+    } catch (error) { document.getElementById("message").textContent = error.message; }
+  }
+
+  return {overview, bulletin, explain};
 })();

@@ -40,14 +40,12 @@ MATRIX = {
 }
 LEVEL_THREE_ORDER = ("escalated", "Task_IssueSupervisionOrder")
 #: The open tasks each user sees among the five appeals. A level-3 order is assigned to the
-#: leader in charge, and the county leaders' group is its candidate: every leader sees it.
+#: leader in charge alone: no other leader sees it.
 EXPECTED_TASKS = {
     "hotline01": {("callback", "Task_CallbackCaller")},
     "inspection01": {("assisting", "Task_IssueSupervisionOrder")},
     "media01": {("on_site", "Task_SuperviseOnSite")},
-    "countyleaders01": {LEVEL_THREE_ORDER},
     LEADER_OF_FENGCHENG: {LEVEL_THREE_ORDER},
-    "leadercongress": {LEVEL_THREE_ORDER},
     "fengcheng01": {("replying", "Task_ReplyAppeal"), ("replying", "Task_RespondToSupervision"),
                     ("escalated", "Task_SignForAppeal")},
     "housing01": {("assisting", "Task_AssistAppeal")},

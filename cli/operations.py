@@ -159,6 +159,9 @@ def run_console(settings: Settings) -> None:
 
     from console import create_app
     from console.outbox import IntakeOutbox, IntakeRelay, outbox_path
+    from external_tasks.runtime import configure_logging
+
+    configure_logging()  # JSON lines at INFO: every API call with its client's name
 
     # Appeals taken while the engine was away are started by this thread once it answers.
     IntakeRelay(IntakeOutbox(outbox_path(settings)), EngineClient.as_admin(settings)).start()

@@ -20,7 +20,8 @@ from assessment.bulletin import Names, build_bulletin, write_csv, write_workbook
 from admin_data.assessment import AssessmentConfigError, ASSESSMENT
 from assessment.indicators import COUNTS, GROUPS, InputError, indicators, parse_period
 from assessment.sync import sync
-from console.api import api, error_response, requires_token, responds_with
+from console.api import api, error_response, requires_scope, responds_with
+from console.api_clients import ADMIN, ASSESSMENT_READ
 from admin_data.directory import DIRECTORY
 from admin_data.environment import Settings
 from external_tasks.camunda import EngineClient
@@ -199,7 +200,7 @@ REFUSALS = {400: "统计期间、口径或单位有误 (字段 → 问题)"}
 
 
 @api.get("/assessment/indicators")
-@requires_token
+@requires_scope(ASSESSMENT_READ)
 @responds_with(IndicatorReportSchema())
 def assessment_indicators():
     """考核 indicators per unit for a period (group: lead_unit, township, department, county)."""
@@ -207,7 +208,7 @@ def assessment_indicators():
 
 
 @api.get("/assessment/indicators.csv")
-@requires_token
+@requires_scope(ASSESSMENT_READ)
 def assessment_indicators_csv():
     """The indicators as CSV (UTF-8 with BOM, for Excel)."""
     report = _indicator_report()
@@ -225,7 +226,7 @@ def _names(rows: list[dict]) -> list[dict]:
 
 
 @api.get("/assessment/analysis")
-@requires_token
+@requires_scope(ASSESSMENT_READ)
 @responds_with(AnalysisSchema())
 def assessment_analysis():
     """研判: counts by township × category × week, top problems and repeats of the period;
@@ -256,7 +257,7 @@ def _bulletin():
 
 
 @api.get("/assessment/bulletin")
-@requires_token
+@requires_scope(ASSESSMENT_READ)
 @responds_with(BulletinSchema())
 def assessment_bulletin():
     """The 通报 bulletin's content (the printable page renders it)."""
@@ -265,7 +266,7 @@ def assessment_bulletin():
 
 
 @api.get("/assessment/bulletin.xlsx")
-@requires_token
+@requires_scope(ASSESSMENT_READ)
 def assessment_bulletin_xlsx():
     """The 通报 bulletin as an XLSX workbook."""
     bulletin = _bulletin()
@@ -278,7 +279,7 @@ def assessment_bulletin_xlsx():
 
 
 @api.post("/assessment/sync")
-@requires_token
+@requires_scope(ADMIN)
 @responds_with(SyncReportSchema())
 def assessment_sync():
     """Bring the analytical store up to date with the engine's history (incremental)."""

@@ -6,13 +6,13 @@ so any earlier version can be restored (restoring saves it again, as a new versi
 """
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
-import sqlite3
-from pathlib import Path
+
+from flask import current_app
 
 from admin_data.workdays import SHANGHAI
+from console.sqlite_store import SqliteStore
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS version (
@@ -44,22 +44,16 @@ def timestamp_now() -> str:
     return dt.datetime.now(SHANGHAI).replace(microsecond=0).isoformat()
 
 
-class AdminStore:
-    def __init__(self, path: Path):
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.executescript(SCHEMA)
+def current_store() -> "AdminStore":
+    """The app's store, one per app, in <data>/console/admin.sqlite."""
+    if "SUBAN_ADMIN_STORE" not in current_app.config:
+        current_app.config["SUBAN_ADMIN_STORE"] = AdminStore(
+            current_app.config["SUBAN_SETTINGS"].data_dir / "console" / "admin.sqlite")
+    return current_app.config["SUBAN_ADMIN_STORE"]
 
-    @contextlib.contextmanager
-    def _connect(self):
-        db = sqlite3.connect(self.path, timeout=30)
-        db.row_factory = sqlite3.Row
-        try:
-            with db:  # one transaction
-                yield db
-        finally:
-            db.close()
+
+class AdminStore(SqliteStore):
+    SCHEMA = SCHEMA
 
     def record(self, user: str, action: str, target: str, reason: str = "",
                detail: str = "") -> int:

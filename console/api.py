@@ -42,6 +42,7 @@ HTTP_REFUSALS = {
     405: ("_method", "该接口不支持此请求方法 (method not allowed)"),
     413: ("_body", f"请求体过大, 上限 {MAX_BODY_BYTES} 字节 (request body too large)"),
     415: ("_body", "请求体应为 JSON (Content-Type: application/json)"),
+    500: ("_server", "服务器内部错误, 详情已记入控制台日志 (internal error)"),
 }
 
 

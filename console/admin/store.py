@@ -25,6 +25,12 @@ CREATE TABLE IF NOT EXISTS version (
     content BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS version_file ON version (file, id);
+CREATE TABLE IF NOT EXISTS console_session (
+    id TEXT PRIMARY KEY,
+    user TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    ended_at TEXT
+);
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     at TEXT NOT NULL,
@@ -62,6 +68,23 @@ class AdminStore(SqliteStore):
             return db.execute(
                 "INSERT INTO audit (at, user, action, target, reason, detail) "
                 "VALUES (?, ?, ?, ?, ?, ?)", (timestamp_now(), user, action, target, reason, detail)).lastrowid
+
+    def start_session(self, session_id: str, user: str) -> None:
+        with self._connect() as db:
+            db.execute("INSERT INTO console_session (id, user, started_at) VALUES (?, ?, ?)",
+                       (session_id, user, timestamp_now()))
+
+    def session_live(self, session_id: str, user: str) -> bool:
+        with self._connect() as db:
+            return db.execute("SELECT 1 FROM console_session WHERE id = ? AND user = ? AND "
+                              "ended_at IS NULL", (session_id, user)).fetchone() is not None
+
+    def end_sessions(self, user: str, session_id: str | None = None) -> None:
+        """End one session of the user (logout), or all of them (a new password)."""
+        with self._connect() as db:
+            db.execute("UPDATE console_session SET ended_at = ? WHERE user = ? AND "
+                       "ended_at IS NULL AND (? IS NULL OR id = ?)",
+                       (timestamp_now(), user, session_id, session_id))
 
     def audit(self, limit: int = 500) -> list[dict]:
         with self._connect() as db:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import math
 import threading
 import time
 
@@ -66,7 +67,7 @@ class LoginThrottle:
             for rule, key in self._keys(username, address):
                 until = self.locked_until.get(key, 0)
                 if until > now:
-                    return rule, int(until - now) + 1
+                    return rule, math.ceil(until - now)
         return None
 
     def failed(self, username: str, address: str) -> list[tuple[ThrottleRule, str]]:

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import shutil
 
 import pytest
 import requests
 
+from admin_data.environment import REPO_ROOT
 from console import create_app
 from console.security import ADDRESS_RULE, HEADERS, USER_RULE
 from tests.admin_console import ConsoleSession, errors_of
@@ -106,7 +108,8 @@ def test_a_user_name_is_locked_out_after_wrong_passwords(settings, console_as):
     for _ in range(USER_RULE.failures):
         assert try_login(settings, "lockedout01", "wrong", "10.1.1.1").status_code == 401
     refused = try_login(settings, "lockedout01", "wrong", "10.1.1.2")
-    assert refused.status_code == 429 and "该用户已被暂时锁定" in errors_of(refused)
+    assert refused.status_code == 429
+    assert f"该用户已被暂时锁定, 请 {USER_RULE.lockout_s // 60:.0f} 分钟后再试" in errors_of(refused)
     audit = console_as(settings.admin_user).get("/admin/audit").text
     assert "登录锁定" in audit and "用户 lockedout01" in audit
 
@@ -140,3 +143,38 @@ def test_api_errors_name_no_engine_internals(settings, console_without_engine, m
                      "requests", str(settings.engine_port)):
         assert internal not in body, internal
     assert "流程引擎暂不可用" in body
+
+
+def test_the_lockout_and_the_password_page_in_the_browser(browser, settings, engine, tmp_path):
+    """What a locked-out user reads, and the password page, all in Chinese."""
+    user, password = "pwpage01", "page-password-1"
+    if not engine.get("/user", id=user):
+        engine.post("/user/create", {"profile": {"id": user, "firstName": "页面", "lastName": "测试",
+                                                 "email": f"{user}@suban.invalid"},
+                                     "credentials": {"password": password}})
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    shots = REPO_ROOT / "data" / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    for _ in range(USER_RULE.failures + 1):
+        page.goto(f"{settings.console_url}/login")
+        page.get_by_label("用户名").fill("browserlocked01")
+        page.get_by_label("密码").fill("wrong-password")
+        page.get_by_role("button", name="登录").click()
+    assert "该用户已被暂时锁定" in page.locator(".errors").inner_text()
+    page.screenshot(path=tmp_path / "login_locked.png")
+    page.goto(f"{settings.console_url}/login")
+    page.get_by_label("用户名").fill(user)
+    page.get_by_label("密码").fill(password)
+    page.get_by_role("button", name="登录").click()
+    page.get_by_role("link", name="修改密码").click()
+    page.get_by_label("当前密码").fill(password)
+    page.get_by_label("新密码 (至少 8 个字符)").fill("short")
+    page.get_by_label("再次填写新密码").fill("other")
+    page.evaluate("document.querySelectorAll('input[minlength]')"  # the server's own check
+                  ".forEach(input => input.removeAttribute('minlength'))")
+    page.get_by_role("button", name="修改密码").click()
+    assert "「新密码」至少 8 个字符" in page.locator(".errors").inner_text()
+    page.screenshot(path=tmp_path / "password.png")
+    for shot in ("login_locked.png", "password.png"):
+        shutil.copy(tmp_path / shot, shots / shot)
+    page.context.close()

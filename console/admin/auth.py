@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 import secrets
 from urllib.parse import urlsplit
 
@@ -126,7 +127,7 @@ def login():
         return render_template(
             "admin/login.html", next=values["next"], username=values["username"],
             errors={"password": [f"密码错误次数过多, 该{rule.what}已被暂时锁定, 请 "
-                                 f"{seconds // 60 + 1} 分钟后再试"]}), 429
+                                 f"{math.ceil(seconds / 60)} 分钟后再试"]}), 429
     client = engine()
     verified = client.post("/identity/verify", {"username": values["username"],
                                                 "password": values["password"]})

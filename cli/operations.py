@@ -159,11 +159,18 @@ def run_console(settings: Settings) -> None:
 
     from console import create_app
     from console.outbox import IntakeOutbox, IntakeRelay, outbox_path
+    from external_tasks.runtime import configure_logging
+
+    configure_logging()  # JSON lines at INFO: every API call with its client's name
 
     # Appeals taken while the engine was away are started by this thread once it answers.
     IntakeRelay(IntakeOutbox(outbox_path(settings)), EngineClient.as_admin(settings)).start()
+    # nginx on this host is the one proxy: the client's address (login throttle) and scheme
+    # (Secure cookie) come from its X-Forwarded-For and X-Forwarded-Proto.
     waitress.serve(create_app(settings), host="127.0.0.1", port=settings.console_port,
-                   threads=8, ident="suban-console")
+                   threads=8, ident="suban-console", trusted_proxy="127.0.0.1",
+                   trusted_proxy_count=1, trusted_proxy_headers={"x-forwarded-for",
+                                                                 "x-forwarded-proto"})
 
 
 CHROMIUM = "/usr/bin/chromium"

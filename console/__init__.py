@@ -10,6 +10,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from console import appeals, assessment, desk, supervision  # noqa: F401 - they register routes
     from console.admin import init_admin
     from console.api import MAX_BODY_BYTES, api, build_spec
+    from console.security import init_security
 
     app = Flask(__name__)
     app.config["SUBAN_SETTINGS"] = settings or Settings.from_env()
@@ -19,6 +20,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(api)
     app.register_blueprint(assessment.pages)
     app.register_blueprint(desk.desk)
+    init_security(app)  # headers, session cookie, login throttle
     init_admin(app)  # login, CSRF protection of forms, the admin pages
     app.config["OPENAPI_SPEC"] = build_spec(app)
     return app

@@ -6,12 +6,15 @@ import hmac
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
-from flask import Blueprint, Flask, current_app, jsonify, request
+from flask import Blueprint, Flask, current_app, g, jsonify, request
 from marshmallow import Schema, ValidationError, fields
 from werkzeug.exceptions import BadRequest, HTTPException
 
 from admin_data.directory import UNIT_KINDS, DIRECTORY
 from admin_data.environment import Settings
+from console.api_clients import (ADMIN, APPEALS_CREATE, APPEALS_READ, APPEALS_READ_CALLER,
+                                 ASSESSMENT_READ, BOOTSTRAP_CLIENT, SCOPE_NAMES,
+                                 SUPERVISION_CREATE, ApiClient, ApiClientStore)
 from deploy.stack import engine_healthy
 from external_tasks.camunda import EngineClient, EngineError
 
@@ -39,6 +42,7 @@ HTTP_REFUSALS = {
     405: ("_method", "该接口不支持此请求方法 (method not allowed)"),
     413: ("_body", f"请求体过大, 上限 {MAX_BODY_BYTES} 字节 (request body too large)"),
     415: ("_body", "请求体应为 JSON (Content-Type: application/json)"),
+    500: ("_server", "服务器内部错误, 详情已记入控制台日志 (internal error)"),
 }
 
 
@@ -129,18 +133,59 @@ def admin_engine() -> EngineClient:
     return current_app.config["SUBAN_ENGINE"]
 
 
-def requires_token(view):
-    """Every call but health and the OpenAPI document carries `Authorization: Bearer <token>`."""
-    @functools.wraps(view)
-    def checked(*args, **kwargs):
-        supplied = request.headers.get("Authorization", "")
-        expected = f"Bearer {_settings().api_token}"
-        if not hmac.compare_digest(supplied.encode(), expected.encode()):
-            return jsonify({"errors": {"Authorization": [
-                "缺少或错误的访问令牌 (send 'Authorization: Bearer <token>')"]}}), 401
-        return view(*args, **kwargs)
-    checked.requires_token = True
-    return checked
+def api_clients() -> ApiClientStore:
+    if "SUBAN_API_CLIENTS" not in current_app.config:
+        current_app.config["SUBAN_API_CLIENTS"] = ApiClientStore(
+            _settings().data_dir / "console" / "api_clients.sqlite")
+    return current_app.config["SUBAN_API_CLIENTS"]
+
+
+def calling_client() -> ApiClient:
+    """The client of this request (requires_scope has let it in)."""
+    return g.api_client
+
+
+def _client_of(supplied: str) -> ApiClient | None:
+    """A registered client's key; SUBAN_API_TOKEN only while no client is registered."""
+    key = supplied.removeprefix("Bearer ")
+    if not supplied.startswith("Bearer ") or not key:
+        return None
+    if registered := api_clients().authenticate(key):
+        return registered
+    settings = _settings()
+    if hmac.compare_digest(key.encode(), settings.api_token.encode()) and \
+            not api_clients().any_registered():
+        if settings.profile == "production":
+            current_app.logger.warning(
+                "SUBAN_API_TOKEN is in use as the bootstrap admin key: register the API "
+                "clients in the console (/admin/api-clients), which ends it")
+        return ApiClient(BOOTSTRAP_CLIENT, frozenset({ADMIN}))
+    return None
+
+
+def requires_scope(*scopes: str):
+    """Every call but health and the OpenAPI document carries `Authorization: Bearer <key>` of
+    a client holding one of `scopes` (or `admin`); each call is logged with the client's name."""
+    def wrap(view):
+        @functools.wraps(view)
+        def checked(*args, **kwargs):
+            client = _client_of(request.headers.get("Authorization", ""))
+            if client is None:
+                current_app.logger.info("api %s %s refused: no valid key", request.method,
+                                        request.path)
+                return error_response({"Authorization": [
+                    "缺少或错误的访问密钥 (send 'Authorization: Bearer <key>')"]}, 401)
+            current_app.logger.info("api %s %s by client %s", request.method, request.path,
+                                    client.name)
+            if not client.may(scopes):
+                return error_response({"Authorization": [
+                    f"客户端「{client.name}」没有此接口的权限, 需要: "
+                    f"{'、'.join(SCOPE_NAMES[scope] for scope in scopes)}"]}, 403)
+            g.api_client = client
+            return view(*args, **kwargs)
+        checked.scopes = scopes
+        return checked
+    return wrap
 
 
 def responds_with(schema: Schema):
@@ -162,7 +207,8 @@ def health():
 
 
 @api.get("/units")
-@requires_token
+@requires_scope(APPEALS_CREATE, APPEALS_READ, APPEALS_READ_CALLER, ASSESSMENT_READ,
+                SUPERVISION_CREATE)
 @responds_with(UnitListSchema())
 def units():
     """The directory of units (townships, departments, offices)."""
@@ -201,9 +247,10 @@ def build_spec(app: Flask) -> dict:
                     "application/json": {"schema": view.request_schema}}}
                 refusals |= {400: "字段错误或 JSON 格式错误", 413: "请求体过大",
                              415: "请求体不是 JSON"}
-            if getattr(view, "requires_token", False):
-                operation["security"] = [{"token": []}]
-                refusals[401] = "缺少或错误的访问令牌"
+            if hasattr(view, "scopes"):
+                operation["security"] = [{"token": list(view.scopes)}]
+                operation["description"] = "所需权限 (或 admin): " + "、".join(view.scopes)
+                refusals |= {401: "缺少或错误的访问密钥", 403: "客户端没有此接口的权限"}
             for code, description in refusals.items():
                 operation["responses"][str(code)] = {"description": description, "content": {
                     "application/json": {"schema": "ErrorSchema"}}}

@@ -7,8 +7,9 @@ import typing
 from flask import current_app, jsonify
 from marshmallow import Schema, ValidationError, fields
 
-from console.api import (api, admin_engine, error_response, json_body, requires_token,
-                         responds_with)
+from console.api import (api, admin_engine, calling_client, error_response, json_body,
+                         requires_scope, responds_with)
+from console.api_clients import APPEALS_CREATE, APPEALS_READ, APPEALS_READ_CALLER
 from console.form_schema import form_schema
 from console.supervision import SupervisionOutSchema, supervision_summaries
 from admin_data.environment import Settings
@@ -93,7 +94,7 @@ def _queued(number: str, error: EngineError):
 
 
 @api.post("/appeals")
-@requires_token
+@requires_scope(APPEALS_CREATE)
 def create_appeal():
     """Register an appeal (受理): validated by the intake form's rules, stored, then started."""
     return take_in(json_body())
@@ -140,7 +141,7 @@ create_appeal.other_responses = {
 
 
 @api.get("/appeals/<number>")
-@requires_token
+@requires_scope(APPEALS_READ, APPEALS_READ_CALLER)
 @responds_with(AppealStatusSchema())
 def appeal_status(number: str):
     """Status of an appeal: step, units, deadlines, overdue, evaluation and timeline."""
@@ -174,7 +175,7 @@ def appeal_status(number: str):
                                                                    "completion")},
         "overdue": overdue,
         "evaluation": values.get("evaluation"),
-        "variables": {key: values[key] for key in STATUS_VARIABLES if key in values},
+        "variables": {key: values[key] for key in _shown_variables() if key in values},
         "timeline": [{"step": activity.get("activityName") or activity["activityId"],
                       "type": activity["activityType"], "started": activity["startTime"],
                       "ended": activity.get("endTime"),
@@ -184,12 +185,19 @@ def appeal_status(number: str):
     }
 
 
+def _shown_variables() -> tuple[str, ...]:
+    """The caller, masked, only to clients allowed the caller's data."""
+    if calling_client().may((APPEALS_READ_CALLER,)):
+        return STATUS_VARIABLES
+    return tuple(name for name in STATUS_VARIABLES if name not in appeal.CALLER_MASKED)
+
+
 def _queued_status(number: str, values: dict) -> dict:
     """An appeal in the outbox, not yet in the engine: what was received, no steps yet."""
     return {"appealNumber": number, "status": "queued", "closedAs": None, "currentSteps": [],
             "leadUnit": None, "coUnits": [], "deadlines": {}, "overdue": False,
             "evaluation": None, "timeline": [], "supervisions": [],
-            "variables": {key: values[key] for key in STATUS_VARIABLES if key in values}}
+            "variables": {key: values[key] for key in _shown_variables() if key in values}}
 
 
 def _candidate_group(engine: EngineClient, task_id: str) -> str | None:

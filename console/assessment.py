@@ -24,7 +24,8 @@ from assessment.explain import FIGURE_PARTS, explain
 from admin_data.assessment import AssessmentConfigError, ASSESSMENT
 from assessment.indicators import COUNTS, GROUPS, InputError, indicators, parse_period
 from assessment.sync import sync
-from console.api import api, error_response, requires_token, responds_with
+from console.api import api, error_response, requires_scope, responds_with
+from console.api_clients import ADMIN, ASSESSMENT_READ
 from admin_data.directory import DIRECTORY
 from admin_data.environment import Settings
 from external_tasks.camunda import EngineClient
@@ -267,7 +268,7 @@ REFUSALS = {400: "统计期间、口径或单位有误 (字段 → 问题)"}
 
 
 @api.get("/assessment/indicators")
-@requires_token
+@requires_scope(ASSESSMENT_READ)
 @responds_with(IndicatorReportSchema())
 def assessment_indicators():
     """考核 indicators per unit for a period (group: lead_unit, township, department, county)."""
@@ -275,7 +276,7 @@ def assessment_indicators():
 
 
 @api.get("/assessment/indicators.csv")
-@requires_token
+@requires_scope(ASSESSMENT_READ)
 def assessment_indicators_csv():
     """The indicators as CSV (UTF-8 with BOM, for Excel)."""
     report = _indicator_report()
@@ -293,7 +294,7 @@ def _names(rows: list[dict]) -> list[dict]:
 
 
 @api.get("/assessment/analysis")
-@requires_token
+@requires_scope(ASSESSMENT_READ)
 @responds_with(AnalysisSchema())
 def assessment_analysis():
     """研判: counts by township × category × week, top problems and repeats of the period;
@@ -324,7 +325,7 @@ def _bulletin(details: bool = False):
 
 
 @api.get("/assessment/bulletin")
-@requires_token
+@requires_scope(ASSESSMENT_READ)
 @responds_with(BulletinSchema())
 def assessment_bulletin():
     """The 通报 bulletin's content (the printable page renders it)."""
@@ -333,7 +334,7 @@ def assessment_bulletin():
 
 
 @api.get("/assessment/indicators/explain")
-@requires_token
+@requires_scope(ASSESSMENT_READ)
 @responds_with(ExplanationSchema())
 def assessment_explain():
     """The appeals behind one figure of one unit (numerator and denominator of a rate), with
@@ -352,7 +353,7 @@ def assessment_explain():
 
 
 @api.get("/assessment/bulletin.xlsx")
-@requires_token
+@requires_scope(ASSESSMENT_READ)
 def assessment_bulletin_xlsx():
     """The 通报 bulletin as an XLSX workbook, with a 明细 sheet of appeals per figure."""
     bulletin = _bulletin(details=True)
@@ -365,7 +366,7 @@ def assessment_bulletin_xlsx():
 
 
 @api.post("/assessment/sync")
-@requires_token
+@requires_scope(ADMIN)
 @responds_with(SyncReportSchema())
 def assessment_sync():
     """Bring the analytical store up to date with the engine's history (incremental)."""

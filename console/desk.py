@@ -19,8 +19,8 @@ from admin_data.gazetteer import FOUND, GAZETTEER, locate_appeal
 from admin_data.scope_rules import SCOPE_RULES
 from admin_data.taxonomy import TAXONOMY
 from console.admin.auth import HOTLINE, refuse_unless
-from console.api import (admin_engine, api, error_response, json_body, requires_token,
-                         responds_with)
+from console.api import admin_engine, api, error_response, json_body, requires_scope, responds_with
+from console.api_clients import APPEALS_READ
 from console.appeals import INTAKE_FORM, take_in
 from console.form_schema import FORMS_DIR, input_components
 from external_tasks import appeal
@@ -230,7 +230,7 @@ def _unit(directory: Directory, unit_id: str | None) -> dict | None:
 # -- the API -------------------------------------------------------------------------------------
 
 @api.post("/suggestions")
-@requires_token
+@requires_scope(APPEALS_READ)  # it names the caller's earlier appeals
 @responds_with(SuggestionSchema())
 def suggestions():
     """Suggestions for an appeal being taken: category, units, township, scope, repeats."""

@@ -9,7 +9,8 @@ from __future__ import annotations
 from flask import jsonify
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from console.api import api, admin_engine, error_response, json_body, requires_token
+from console.api import api, admin_engine, error_response, json_body, requires_scope
+from console.api_clients import SUPERVISION_CREATE
 from external_tasks.appeal import APPEAL_PROCESS, SUPERVISION_PROCESS
 from external_tasks.camunda import EngineClient, EngineError, to_typed_map
 from external_tasks.runtime import retry_on_conflict
@@ -47,7 +48,7 @@ def correlate(engine: EngineClient, number: str, values: dict) -> None:
 
 
 @api.post("/appeals/<number>/supervisions")
-@requires_token
+@requires_scope(SUPERVISION_CREATE)
 def request_supervision(number: str):
     """Start a supervision (督办) of an appeal that a unit is handling."""
     payload = json_body()

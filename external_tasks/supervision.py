@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from admin_data.directory import DIRECTORY, LEADERS_GROUP, Directory, DirectoryError
+from admin_data.directory import DIRECTORY, Directory, DirectoryError
 from admin_data.hotline import HOTLINE, SUPERVISION_LEVELS
 from admin_data.workdays import HOLIDAYS, SHANGHAI
 from external_tasks.deadlines import iso
@@ -30,8 +30,11 @@ TRIGGERS = {
 }
 
 
-def supervisor(directory: Directory, level: int, lead_unit: str) -> tuple[str, str | None, str]:
-    """(candidate group, leader user id or None, display name) of the level's supervisor."""
+def supervisor(directory: Directory, level: int,
+               lead_unit: str) -> tuple[str | None, str | None, str]:
+    """(office group, leader user id, display name) of the level's supervisor: the order goes to
+    the office's group at levels 1 and 2, and at level 3 to the leader in charge alone, never
+    also to the county leaders' group (another leader must not work it)."""
     if level in OFFICE_KINDS:
         office = next((unit for unit in directory.units if unit.kind == OFFICE_KINDS[level]), None)
         if office is None:
@@ -43,7 +46,7 @@ def supervisor(directory: Directory, level: int, lead_unit: str) -> tuple[str, s
     if leader is None:
         raise DirectoryError(f"directory.yaml: 没有县领导分管 '{lead_unit}' (in_charge_of), 三级督办"
                              "无人签发, 请在单位目录中为该单位指定分管县领导")
-    return LEADERS_GROUP, leader.id, leader.name
+    return None, leader.id, leader.name
 
 
 @router.task("prepare-supervision")
@@ -51,11 +54,11 @@ def prepare_supervision(supervisionLevel: int, leadUnit: str, supervisionTrigger
     if supervisionLevel not in SUPERVISION_LEVELS:
         raise IncidentError(f"prepare-supervision: supervisionLevel is {supervisionLevel!r}, "
                             "expected 1, 2 or 3 (fix the call activity's input)")
-    group, leader, name = supervisor(DIRECTORY.current(), supervisionLevel, leadUnit)
+    office, leader, name = supervisor(DIRECTORY.current(), supervisionLevel, leadUnit)
     days = HOTLINE.current()["supervision"]["response_working_days"][supervisionLevel]
     due = HOLIDAYS.current().end_of_working_days(dt.datetime.now(SHANGHAI), days)
     return {
-        "supervisingGroup": group,
+        "supervisingOffice": office,
         "supervisingLeader": leader,
         "supervisorName": name,
         "supervisedByLeader": supervisionLevel == 3,

@@ -12,7 +12,7 @@ from tests.admin_console import ConsoleSession, errors_of
 #: One user per role, by the groups the directory sync gives them (leader: the leaders' group).
 NON_ADMINS = {"hotline01": "热线中心", "countyleaders01": "县领导", "housing01": "只读"}
 #: Path arguments for every admin route (the values need not exist: the role check comes first).
-ARGUMENTS = {"name": "taxonomy", "version_id": "1"}
+ARGUMENTS = {"name": "taxonomy", "version_id": "1", "key_id": "1"}
 
 
 def admin_routes(settings) -> list[tuple[str, str]]:

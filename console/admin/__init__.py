@@ -15,7 +15,7 @@ from werkzeug.exceptions import NotFound
 from console.admin import auth, dmn_table
 from console.admin.files import (FILES, TIME_LIMITS, EditableFile, Refused, fingerprint,
                                  preview_deadlines, save)
-from console.admin.store import AdminStore
+from console.admin.store import current_store as store
 from console.api import api
 from admin_data.environment import Settings
 from external_tasks.deadlines import DIFFICULTIES, KINDS, URGENCIES
@@ -34,13 +34,6 @@ def admins_only():
 
 def settings() -> Settings:
     return current_app.config["SUBAN_SETTINGS"]
-
-
-def store() -> AdminStore:
-    if "SUBAN_ADMIN_STORE" not in current_app.config:
-        current_app.config["SUBAN_ADMIN_STORE"] = AdminStore(
-            settings().data_dir / "console" / "admin.sqlite")
-    return current_app.config["SUBAN_ADMIN_STORE"]
 
 
 def user_id() -> str:
@@ -271,7 +264,7 @@ def time_limits():
 def init_admin(app: Flask) -> None:
     """Login, CSRF protection of every form (the token-protected API is exempt: its callers are
     systems with a bearer token, not browsers with a cookie), and the admin pages."""
-    from console.admin import deployments  # noqa: F401 - registers its routes on `admin`
+    from console.admin import api_clients, deployments  # noqa: F401 - register routes on `admin`
 
     auth.init_login(app)
 

@@ -3,27 +3,33 @@ engine's groups: camunda-admin → admin, the hotline centre's unit group → ho
 countyleaders → leader, anyone else → read-only.
 
 The password is checked by the engine (POST /identity/verify), which also slows down repeated
-attempts after a failure; the console keeps only the user id, name and roles in its signed
-session cookie. Roles are read at login: a changed group membership applies at the next login
-(a session lasts one working day, SESSION_HOURS).
+attempts after a failure; the console locks a user name or an address out after too many wrong
+passwords (console.security) and writes the lockout into the audit trail. The signed session
+cookie holds the user id, name, roles and a session id the console keeps: logging out ends that
+session, a new password (/password) ends all of the user's sessions. Roles are read at login: a
+changed group membership applies at the next login (a session lasts one working day,
+SESSION_HOURS).
 """
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 import secrets
 from urllib.parse import urlsplit
 
 import flask_login
 from flask import (Blueprint, Flask, abort, current_app, flash, redirect, render_template,
                    request, session, url_for)
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
+from console.admin.store import current_store
 from console.api import http_refusal
 from console.api import admin_engine as engine
+from console.security import LoginThrottle
 from admin_data.directory import ID_PATTERN, LEADERS_GROUP, DIRECTORY
 from admin_data.environment import Settings
-from external_tasks.camunda import EngineError
+from external_tasks.camunda import EngineClient, EngineError
 
 ADMIN, HOTLINE, LEADER, READ_ONLY = "admin", "hotline", "leader", "readonly"
 ROLE_NAMES = {ADMIN: "管理员", HOTLINE: "热线中心", LEADER: "县领导", READ_ONLY: "只读"}
@@ -63,7 +69,8 @@ def roles_of(groups: set[str]) -> tuple[str, ...]:
 @login_manager.user_loader
 def load_user(user_id: str) -> ConsoleUser | None:
     stored = session.get("console_user")
-    if not stored or stored.get("id") != user_id:
+    if not stored or stored.get("id") != user_id or \
+            not current_store().session_live(session.get("session_id", ""), user_id):
         return None
     return ConsoleUser(stored["id"], stored["name"], tuple(stored["roles"]))
 
@@ -113,13 +120,28 @@ def login():
     except ValidationError as error:
         return render_template("admin/login.html", errors=error.messages,
                                next=form.get("next", ""), username=form.get("username", "")), 400
+    throttle: LoginThrottle = current_app.config["SUBAN_LOGIN_THROTTLE"]
+    address = request.remote_addr or ""
+    if locked := throttle.locked(values["username"], address):
+        rule, seconds = locked
+        return render_template(
+            "admin/login.html", next=values["next"], username=values["username"],
+            errors={"password": [f"密码错误次数过多, 该{rule.what}已被暂时锁定, 请 "
+                                 f"{math.ceil(seconds / 60)} 分钟后再试"]}), 429
     client = engine()
     verified = client.post("/identity/verify", {"username": values["username"],
                                                 "password": values["password"]})
     if not verified.get("authenticated"):
+        for rule, locked_out in throttle.failed(values["username"], address):
+            current_store().record(
+                "（系统）", "登录锁定", f"{rule.what} {locked_out}",
+                detail=f"{rule.window_s // 60:.0f} 分钟内 {rule.failures} 次密码错误, "
+                       f"锁定 {rule.lockout_s // 60:.0f} 分钟 (最后一次: 用户 "
+                       f"{values['username']}, 地址 {address})")
         return render_template(
             "admin/login.html", next=values["next"], username=values["username"],
-            errors={"password": ["用户名或密码错误 (多次输错后引擎会暂缓验证, 请稍候再试)"]}), 401
+            errors={"password": ["用户名或密码错误 (多次输错后将暂时锁定, 请稍候再试)"]}), 401
+    throttle.succeeded(values["username"])
     user_id = verified["authenticatedUser"]
     profile = client.get(f"/user/{user_id}/profile")
     groups = {group["id"] for group in client.get("/group", member=user_id)}
@@ -129,15 +151,65 @@ def login():
     session.clear()  # a fresh session (and CSRF token) for the new user: no fixation
     session.permanent = True
     session["console_user"] = dataclasses.asdict(user)
+    session["session_id"] = secrets.token_urlsafe(24)
+    current_store().start_session(session["session_id"], user_id)
     flask_login.login_user(user)
     return redirect(_safe_next(values["next"]))
 
 
 @auth.post("/logout")
 def logout():
+    if flask_login.current_user.is_authenticated:
+        current_store().end_sessions(current_user().id, session.get("session_id"))
     flask_login.logout_user()
     session.clear()
     flash("已退出登录")
+    return redirect(url_for("auth.login"))
+
+
+class PasswordSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    current = fields.String(required=True, validate=validate.Length(min=1, error="请填写「当前密码」"),
+                            error_messages={"required": "请填写「当前密码」"})
+    new = fields.String(required=True, validate=validate.Length(
+        min=8, max=256, error="「新密码」至少 8 个字符"), error_messages={"required": "请填写「新密码」"})
+    repeated = fields.String(required=True, error_messages={"required": "请再次填写「新密码」"})
+
+    @validates_schema
+    def same_twice(self, data, **_):
+        if data.get("new") != data.get("repeated"):
+            raise ValidationError("两次填写的「新密码」不一致", "repeated")
+
+
+@auth.route("/password", methods=["GET", "POST"])
+@flask_login.login_required
+def change_password():
+    """The user's own engine password (the same for Tasklist); all the user's console sessions
+    end with it, this one too."""
+    if request.method == "GET":
+        return render_template("admin/password.html", errors={})
+    try:
+        values = PasswordSchema().load(request.form.to_dict())
+    except ValidationError as error:
+        return render_template("admin/password.html", errors=error.messages), 400
+    user_id = current_user().id
+    settings: Settings = current_app.config["SUBAN_SETTINGS"]
+    try:
+        EngineClient(settings.engine_rest_url, user_id, values["current"]).rest(
+            "PUT", f"/user/{user_id}/credentials", expect_json=False, json={
+                "password": values["new"], "authenticatedUserPassword": values["current"]})
+    except EngineError as error:
+        if error.status not in (400, 401, 403):
+            raise
+        return render_template("admin/password.html", errors={
+            "current": ["「当前密码」不正确, 或新密码不符合引擎的密码规则"]}), 400
+    current_store().end_sessions(user_id)
+    current_store().record(user_id, "修改密码", f"用户 {user_id}", detail="该用户的全部控制台会话已结束")
+    flask_login.logout_user()
+    session.clear()
+    flash("密码已修改, 请用新密码重新登录")
     return redirect(url_for("auth.login"))
 
 
@@ -158,7 +230,7 @@ def forbidden(error):
 def engine_unavailable_page(error: EngineError):
     current_app.logger.error("engine call failed: %s", error)
     return render_template("admin/error.html", title="流程引擎暂不可用",
-                           message=f"请稍后重试 (engine unavailable): {error}"), 503
+                           message="请稍后重试; 详情已记入控制台日志"), 503
 
 
 def secret_key(settings: Settings) -> bytes:
@@ -174,7 +246,6 @@ def secret_key(settings: Settings) -> bytes:
 def init_login(app: Flask) -> None:
     app.config["SECRET_KEY"] = secret_key(app.config["SUBAN_SETTINGS"])
     app.config["PERMANENT_SESSION_LIFETIME"] = dt.timedelta(hours=SESSION_HOURS)
-    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     login_manager.init_app(app)
     app.register_blueprint(auth)
     app.context_processor(lambda: {"user": flask_login.current_user, "ROLE_NAMES": ROLE_NAMES,

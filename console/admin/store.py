@@ -6,13 +6,13 @@ so any earlier version can be restored (restoring saves it again, as a new versi
 """
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
-import sqlite3
-from pathlib import Path
+
+from flask import current_app
 
 from admin_data.workdays import SHANGHAI
+from console.sqlite_store import SqliteStore
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS version (
@@ -25,6 +25,12 @@ CREATE TABLE IF NOT EXISTS version (
     content BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS version_file ON version (file, id);
+CREATE TABLE IF NOT EXISTS console_session (
+    id TEXT PRIMARY KEY,
+    user TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    ended_at TEXT
+);
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     at TEXT NOT NULL,
@@ -44,22 +50,16 @@ def timestamp_now() -> str:
     return dt.datetime.now(SHANGHAI).replace(microsecond=0).isoformat()
 
 
-class AdminStore:
-    def __init__(self, path: Path):
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.executescript(SCHEMA)
+def current_store() -> "AdminStore":
+    """The app's store, one per app, in <data>/console/admin.sqlite."""
+    if "SUBAN_ADMIN_STORE" not in current_app.config:
+        current_app.config["SUBAN_ADMIN_STORE"] = AdminStore(
+            current_app.config["SUBAN_SETTINGS"].data_dir / "console" / "admin.sqlite")
+    return current_app.config["SUBAN_ADMIN_STORE"]
 
-    @contextlib.contextmanager
-    def _connect(self):
-        db = sqlite3.connect(self.path, timeout=30)
-        db.row_factory = sqlite3.Row
-        try:
-            with db:  # one transaction
-                yield db
-        finally:
-            db.close()
+
+class AdminStore(SqliteStore):
+    SCHEMA = SCHEMA
 
     def record(self, user: str, action: str, target: str, reason: str = "",
                detail: str = "") -> int:
@@ -68,6 +68,23 @@ class AdminStore:
             return db.execute(
                 "INSERT INTO audit (at, user, action, target, reason, detail) "
                 "VALUES (?, ?, ?, ?, ?, ?)", (timestamp_now(), user, action, target, reason, detail)).lastrowid
+
+    def start_session(self, session_id: str, user: str) -> None:
+        with self._connect() as db:
+            db.execute("INSERT INTO console_session (id, user, started_at) VALUES (?, ?, ?)",
+                       (session_id, user, timestamp_now()))
+
+    def session_live(self, session_id: str, user: str) -> bool:
+        with self._connect() as db:
+            return db.execute("SELECT 1 FROM console_session WHERE id = ? AND user = ? AND "
+                              "ended_at IS NULL", (session_id, user)).fetchone() is not None
+
+    def end_sessions(self, user: str, session_id: str | None = None) -> None:
+        """End one session of the user (logout), or all of them (a new password)."""
+        with self._connect() as db:
+            db.execute("UPDATE console_session SET ended_at = ? WHERE user = ? AND "
+                       "ended_at IS NULL AND (? IS NULL OR id = ?)",
+                       (timestamp_now(), user, session_id, session_id))
 
     def audit(self, limit: int = 500) -> list[dict]:
         with self._connect() as db:

@@ -10,6 +10,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from console import appeals, assessment, supervision  # noqa: F401 - they register routes
     from console.admin import init_admin
     from console.api import MAX_BODY_BYTES, api, build_spec
+    from console.knowledge import init_knowledge
 
     app = Flask(__name__)
     app.config["SUBAN_SETTINGS"] = settings or Settings.from_env()
@@ -19,5 +20,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(api)
     app.register_blueprint(assessment.pages)
     init_admin(app)  # login, CSRF protection of forms, the admin pages
+    init_knowledge(app)
     app.config["OPENAPI_SPEC"] = build_spec(app)
     return app

@@ -9,6 +9,7 @@ from marshmallow import Schema, ValidationError, fields
 from console.api import (api, admin_engine, error_response, json_body, requires_token,
                          responds_with)
 from console.form_schema import form_schema
+from console.knowledge import answered_from_knowledge
 from console.supervision import SupervisionOutSchema, supervision_summaries
 from admin_data.environment import Settings
 from console.outbox import IntakeOutbox, deliver, outbox_path
@@ -97,6 +98,7 @@ def create_appeal():
     """Register an appeal (受理): validated by the intake form's rules, stored, then started."""
     try:
         values = form_schema(INTAKE_FORM).load(json_body())
+        values |= answered_from_knowledge(values)
     except ValidationError as error:
         return error_response(error.messages)
     now = now_in_shanghai()

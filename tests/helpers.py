@@ -52,3 +52,14 @@ def locked_task(variables: dict, process_instance_id: str = "pi-direct",
                       activity_id="Task_Notify", activity_instance_id=activity_instance_id,
                       retries=None, variables=variables, create_time=None, lock_expiration=None,
                       extension_properties={})
+
+
+def save_screenshot(page, tmp_path, name: str):
+    """A page's screenshot as a test artifact (the test's tmp dir), copied to data/screenshots/
+    of the worktree for people to look at; returns the artifact's path."""
+    artifact = tmp_path / f"{name}.png"
+    page.screenshot(path=str(artifact), full_page=True)
+    shown = REPO_ROOT / "data" / "screenshots"
+    shown.mkdir(parents=True, exist_ok=True)
+    (shown / artifact.name).write_bytes(artifact.read_bytes())
+    return artifact

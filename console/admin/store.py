@@ -6,13 +6,12 @@ so any earlier version can be restored (restoring saves it again, as a new versi
 """
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
-import sqlite3
 from pathlib import Path
 
 from admin_data.workdays import SHANGHAI
+from console.sqlite_file import SqliteFile
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS version (
@@ -44,22 +43,9 @@ def timestamp_now() -> str:
     return dt.datetime.now(SHANGHAI).replace(microsecond=0).isoformat()
 
 
-class AdminStore:
+class AdminStore(SqliteFile):
     def __init__(self, path: Path):
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.executescript(SCHEMA)
-
-    @contextlib.contextmanager
-    def _connect(self):
-        db = sqlite3.connect(self.path, timeout=30)
-        db.row_factory = sqlite3.Row
-        try:
-            with db:  # one transaction
-                yield db
-        finally:
-            db.close()
+        super().__init__(path, SCHEMA)
 
     def record(self, user: str, action: str, target: str, reason: str = "",
                detail: str = "") -> int:

@@ -14,7 +14,6 @@ keywords and question weighing more than the answer.
 """
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime as dt
 import re
@@ -24,6 +23,7 @@ from pathlib import Path
 import yaml
 
 from admin_data.workdays import SHANGHAI
+from console.sqlite_file import SqliteFile
 
 DRAFT, PUBLISHED, EXPIRED = "draft", "published", "expired"
 STATUS_NAMES = {DRAFT: "草稿(待审核)", PUBLISHED: "已发布", EXPIRED: "已过期"}
@@ -137,7 +137,7 @@ def _now() -> str:
     return dt.datetime.now(SHANGHAI).replace(microsecond=0).isoformat()
 
 
-def status_of(entry: dict, today: dt.date | None = None) -> str:
+def entry_status(entry: dict, today: dt.date | None = None) -> str:
     """draft while no version is published; expired when the published one is out of date."""
     if entry["published_version"] is None:
         return DRAFT
@@ -147,24 +147,12 @@ def status_of(entry: dict, today: dt.date | None = None) -> str:
     return PUBLISHED
 
 
-class KnowledgeBase:
-    def __init__(self, path: Path):
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.execute("PRAGMA journal_mode = WAL")  # searches read while a unit writes
-            db.executescript(SCHEMA)
+class KnowledgeBase(SqliteFile):
+    # Searches read while a unit writes; with WAL, NORMAL syncs at checkpoints only.
+    CONNECTION_SETUP = ("PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL")
 
-    @contextlib.contextmanager
-    def _connect(self):
-        db = sqlite3.connect(self.path, timeout=30)
-        db.row_factory = sqlite3.Row
-        db.execute("PRAGMA synchronous = NORMAL")  # with WAL: durable at checkpoints, fast
-        try:
-            with db:  # one transaction
-                yield db
-        finally:
-            db.close()
+    def __init__(self, path: Path):
+        super().__init__(path, SCHEMA)
 
     # -- writing ---------------------------------------------------------------------------------
 
@@ -258,7 +246,7 @@ class KnowledgeBase:
     def _described(entry: dict, versions: list[dict]) -> dict:
         latest = versions[0]
         return entry | {field: latest[field] for field in CONTENT_FIELDS} | {
-            "status": status_of(entry),
+            "demo": bool(entry["demo"]), "status": entry_status(entry),
             "pending_review": entry["latest_version"] != entry["published_version"],
             "review_note": latest["review_note"] if latest["published_at"] is None else "",
             "versions": versions}
@@ -285,7 +273,7 @@ class KnowledgeBase:
                 "latest_valid_until, v.edited_at, v.edited_by, v.review_note FROM entry e "
                 "JOIN entry_version v ON v.entry_id = e.id AND v.version = e.latest_version"
                 + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY e.id", params)
-            return [dict(row) | {"status": status_of(dict(row)), "pending_review":
+            return [dict(row) | {"status": entry_status(dict(row)), "pending_review":
                                  row["published_version"] != row["latest_version"]}
                     for row in rows]
 

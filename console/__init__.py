@@ -7,7 +7,7 @@ from admin_data.environment import Settings
 
 
 def create_app(settings: Settings | None = None) -> Flask:
-    from console import appeals, assessment, supervision  # noqa: F401 - they register routes
+    from console import appeals, assessment, self_query, supervision  # noqa: F401 - routes
     from console.admin import init_admin
     from console.api import MAX_BODY_BYTES, api, build_spec
     from console.knowledge import init_knowledge
@@ -19,6 +19,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.json.ensure_ascii = False
     app.register_blueprint(api)
     app.register_blueprint(assessment.pages)
+    app.register_blueprint(self_query.self_query)
     init_admin(app)  # login, CSRF protection of forms, the admin pages
     init_knowledge(app)
     app.config["OPENAPI_SPEC"] = build_spec(app)

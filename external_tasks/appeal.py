@@ -112,3 +112,8 @@ def activities(engine: EngineClient, instance_ids: typing.Sequence[str],
     return sorted(found, key=lambda activity: (activity["startTime"],
                                                activity.get("endTime") or "~"))
 
+
+def open_tasks(engine: EngineClient, number: str) -> list[dict]:
+    """The user tasks open now in any process of the appeal, oldest first."""
+    return sorted(engine.get("/task", processInstanceBusinessKey=number),
+                  key=lambda task: task["created"])

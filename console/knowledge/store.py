@@ -291,9 +291,15 @@ class KnowledgeBase(SqliteFile):
         """Published, valid entries matching `query`, best first. `category`: only this leaf or
         the leaves under this top category; `boost_category`: this category's entries rank
         higher. Nothing found is kept as a gap of the category (or of none)."""
-        match = _fts_query(query)
-        hits = self._matching(match, category, boost_category, limit,
-                              today or today_in_shanghai()) if match else []
+        match, today = _fts_query(query), today or today_in_shanghai()
+        hits = []
+        if match:
+            # Question and keywords first: they outweigh the answer, and matching only them
+            # ranks far fewer rows; the answer too when they give fewer than `limit`.
+            hits = self._matching(f"{{question keywords}}: ({match})", category, boost_category,
+                                  limit, today)
+            if len(hits) < limit:
+                hits = self._matching(match, category, boost_category, limit, today)
         if not hits and record_gap and query.strip():
             with self._connect() as db:
                 db.execute("INSERT INTO gap (query, category, searched_at) VALUES (?, ?, ?)",

@@ -7,9 +7,10 @@ from admin_data.environment import Settings
 
 
 def create_app(settings: Settings | None = None) -> Flask:
-    from console import appeals, assessment, desk, supervision  # noqa: F401 - they register routes
+    from console import appeals, assessment, desk, self_query, supervision  # noqa: F401 - routes
     from console.admin import init_admin
     from console.api import MAX_BODY_BYTES, api, build_spec
+    from console.knowledge import init_knowledge
     from console.security import init_security
 
     app = Flask(__name__)
@@ -20,7 +21,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(api)
     app.register_blueprint(assessment.pages)
     app.register_blueprint(desk.desk)
+    app.register_blueprint(self_query.self_query)
     init_security(app)  # headers, session cookie, login throttle
     init_admin(app)  # login, CSRF protection of forms, the admin pages
+    init_knowledge(app)
     app.config["OPENAPI_SPEC"] = build_spec(app)
     return app

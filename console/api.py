@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import functools
 import hmac
+import re
+import typing
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
@@ -124,6 +126,13 @@ def _settings() -> Settings:
     return current_app.config["SUBAN_SETTINGS"]
 
 
+def per_app(key: str, make: typing.Callable[[Settings], typing.Any]):
+    """One object per app (a store, a client), made from the settings on first use."""
+    if key not in current_app.config:
+        current_app.config[key] = make(_settings())
+    return current_app.config[key]
+
+
 def admin_engine() -> EngineClient:
     """The engine as its administrator, one client (and connection pool) per app."""
     if "SUBAN_ENGINE" not in current_app.config:
@@ -234,7 +243,7 @@ def build_spec(app: Flask) -> dict:
         view = app.view_functions[rule.endpoint]
         schema = getattr(view, "response_schema", None)
         status = str(getattr(view, "response_status", 200))
-        path = rule.rule.replace("<", "{").replace(">", "}")
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)  # <int:id> → {id}
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             operation = {"summary": (view.__doc__ or "").strip().splitlines()[0] if view.__doc__
                          else rule.endpoint, "responses": {status: {"description": "OK"}}}

@@ -12,9 +12,10 @@ import dataclasses
 import datetime as dt
 import hashlib
 import secrets
+from pathlib import Path
 
 from admin_data.workdays import SHANGHAI
-from console.sqlite_store import SqliteStore
+from console.sqlite_file import SqliteFile
 
 APPEALS_CREATE = "appeals:create"
 APPEALS_READ = "appeals:read"
@@ -72,8 +73,9 @@ def _sha(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-class ApiClientStore(SqliteStore):
-    SCHEMA = SCHEMA
+class ApiClientStore(SqliteFile):
+    def __init__(self, path: Path):
+        super().__init__(path, SCHEMA)
 
     def any_registered(self) -> bool:
         """Whether a client not revoked exists: then SUBAN_API_TOKEN is no longer accepted."""

@@ -11,6 +11,7 @@ from console.api import (api, admin_engine, calling_client, error_response, json
                          requires_scope, responds_with)
 from console.api_clients import APPEALS_CREATE, APPEALS_READ, APPEALS_READ_CALLER
 from console.form_schema import form_schema
+from console.knowledge import answered_from_knowledge
 from console.supervision import SupervisionOutSchema, supervision_summaries
 from admin_data.environment import Settings
 from console.outbox import IntakeOutbox, deliver, outbox_path
@@ -106,6 +107,7 @@ def take_in(payload, recorded: typing.Callable[[dict], dict] | None = None):
     channel keeps beside the form's (e.g. the desk's suggested category)."""
     try:
         values = form_schema(INTAKE_FORM).load(payload)
+        values |= answered_from_knowledge(values)
     except ValidationError as error:
         return error_response(error.messages)
     now = now_in_shanghai()

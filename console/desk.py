@@ -22,6 +22,7 @@ from console.admin.auth import HOTLINE, refuse_unless
 from console.api import admin_engine, api, error_response, json_body, requires_scope, responds_with
 from console.api_clients import APPEALS_READ
 from console.appeals import INTAKE_FORM, take_in
+from console.knowledge import search_knowledge
 from console.form_schema import FORMS_DIR, input_components
 from external_tasks import appeal
 from external_tasks.camunda import EngineClient
@@ -36,6 +37,8 @@ desk = Blueprint("desk", __name__, url_prefix="/desk", template_folder="template
 #: Open appeals at least this alike (shared two-character pieces of the text) are shown.
 SIMILARITY_SHOWN = 0.15
 SIMILAR_SHOWN = 5
+#: What the knowledge search reads of the appeal: the question is in its first sentences.
+KNOWLEDGE_QUERY_CHARS = 200
 
 
 # -- what the desk asks and what it is told ------------------------------------------------------
@@ -102,6 +105,14 @@ class AppealBriefSchema(Schema):
     similarity = fields.Float(allow_none=True, metadata={"description": "与本诉求文字的相似度"})
 
 
+class KnowledgeAnswerSchema(Schema):
+    entryId = fields.Integer(required=True)
+    version = fields.Integer(required=True, metadata={"description": "当场解答时记录的版本"})
+    question = fields.String(required=True)
+    answer = fields.String(required=True)
+    unit = fields.String(required=True, metadata={"description": "维护单位"})
+
+
 class SuggestionSchema(Schema):
     categories = fields.List(fields.Nested(CategorySuggestionSchema), required=True)
     township = fields.Nested(TownshipSuggestionSchema, required=True)
@@ -109,6 +120,8 @@ class SuggestionSchema(Schema):
     scope = fields.List(fields.Nested(ScopeWarningSchema), required=True)
     earlierAppeals = fields.List(fields.Nested(AppealBriefSchema), required=True)
     similarOpenAppeals = fields.List(fields.Nested(AppealBriefSchema), required=True)
+    knowledge = fields.List(fields.Nested(KnowledgeAnswerSchema), required=True,
+                            metadata={"description": "知识库中可当场解答的条目"})
 
 
 # -- the suggestions -----------------------------------------------------------------------------
@@ -139,6 +152,7 @@ def suggest(values: dict, engine: EngineClient) -> dict:
         "earlierAppeals": earlier_appeals_of(engine, values["phone"]),
         "similarOpenAppeals": similar_open_appeals(engine, found, chosen,
                                                    values["title"] + values["content"]),
+        "knowledge": knowledge_answers(values["title"] + " " + values["content"], chosen),
     }
 
 
@@ -147,6 +161,18 @@ def category_suggestions(title: str, content: str) -> list[dict]:
     found = suggest_categories(title, content, top=3) if (title or content).strip() else []
     return [{"code": code, "name": taxonomy.leaf(code).full_name, "confidence": round(confidence, 3)}
             for code, confidence in found if taxonomy.leaf(code)]
+
+
+def knowledge_answers(text: str, category: str) -> list[dict]:
+    """Published entries an agent may read out, those of the appeal's category first."""
+    if not text.strip():
+        return []
+    hits = search_knowledge(text[:KNOWLEDGE_QUERY_CHARS], boost_category=category or None,
+                            limit=3, record_gap=False)
+    directory = DIRECTORY.current()
+    return [{"entryId": hit.entry_id, "version": hit.version, "question": hit.question,
+             "answer": hit.answer, "unit": _unit(directory, hit.unit)["name"] if hit.unit else ""}
+            for hit in hits]
 
 
 def scope_warnings(values: dict) -> list[dict]:

@@ -36,8 +36,9 @@ DEADLINES = ("signForDeadline", "feedbackDeadline", "completionDeadline",
 #: Set on the appeal and on the unit's process when a deadline passes.
 OVERDUE_FLAGS = ("overdue", "signForOverdue", "feedbackOverdue", "completionOverdue")
 #: What happened while the units handled it.
-HANDLING = ("answer", "returnCount", "improperReturnCount", "returnRecords", "redispatchCount",
-            "extensionApproved", "extensionCount", "extensionDaysTotal", "supervisionLevel")
+HANDLING = ("answer", "knowledgeEntryId", "knowledgeVersion", "returnCount",
+            "improperReturnCount", "returnRecords", "redispatchCount", "extensionApproved",
+            "extensionCount", "extensionDaysTotal", "supervisionLevel")
 CONSULTATION = ("consultationKind", "consultationOutcome", "consultationMinute",
                 "consultationPlanDate", "consultationExplanation", "toleranceFlag")
 #: How it ended: callback and evaluation.
@@ -110,3 +111,9 @@ def activities(engine: EngineClient, instance_ids: typing.Sequence[str],
         "/history/activity-instance", processInstanceId=instance_id, **filters)]
     return sorted(found, key=lambda activity: (activity["startTime"],
                                                activity.get("endTime") or "~"))
+
+
+def open_tasks(engine: EngineClient, number: str) -> list[dict]:
+    """The user tasks open now in any process of the appeal, oldest first."""
+    return sorted(engine.get("/task", processInstanceBusinessKey=number),
+                  key=lambda task: task["created"])

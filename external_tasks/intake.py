@@ -90,7 +90,8 @@ def register_appeal(task: LockedTask, engine: EngineClient, kind: str, appealNum
                     answeredOnCall: bool = False, important: bool = False,
                     urgency: str = "normal", difficulty: str = "ordinary",
                     township: str | None = None, address: str | None = None,
-                    coUnits: list | None = None):
+                    coUnits: list | None = None, knowledgeEntryId=None,
+                    knowledgeVersion=None):
     # An appeal started without a number (Tasklist) gets one; claimed by its process instance,
     # a redelivered task gets the same number again.
     number = appealNumber or task.business_key or take_appeal_number(
@@ -111,6 +112,10 @@ def register_appeal(task: LockedTask, engine: EngineClient, kind: str, appealNum
         "callerPhoneMasked": mask_phone(callerPhone or ""),
         "confidential": bool(confidential),
         "answeredOnCall": bool(answeredOnCall) and kind == "inquiry",
+        # The knowledge entry read out on the call, as whole numbers however the form sent them.
+        **{name: int(value) for name, value in (("knowledgeEntryId", knowledgeEntryId),
+                                                ("knowledgeVersion", knowledgeVersion))
+           if value is not None},
         "repeatedOf": repeated_of,
         "repeatedAppeal": bool(repeated_of),
         "important": bool(important) or duty_leader is not None or bool(repeated_of),

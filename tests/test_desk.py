@@ -84,6 +84,14 @@ def test_similar_open_appeals_of_the_same_township_and_category(settings):
     assert number not in [brief["appealNumber"] for brief in elsewhere]
 
 
+def test_an_inquiry_gets_knowledge_answers_to_read_out(settings):
+    found = suggestions(settings, {"kind": "inquiry", "title": "孩子刚出生怎么上户口",
+                                   "content": "孩子刚出生，想问问怎么给孩子办户口"}).json()
+    assert found["knowledge"], "no knowledge entry for a newborn's household registration"
+    first = found["knowledge"][0]
+    assert "户口" in first["question"] and first["answer"] and first["version"] >= 1
+
+
 @pytest.mark.parametrize("body, field", [
     ({"content": "路" * 10_000}, "content"),
     ({"title": 5}, "title"),
@@ -154,6 +162,9 @@ def test_an_invalid_field_is_shown_next_to_it_and_nothing_is_registered(browser,
         page.get_by_role("button", name="登录").click()
         page.get_by_role("heading", name="受理台").wait_for()
         page.get_by_label("标题").fill("路灯")
+        page.get_by_label("诉求内容").fill("楼下饭店着火了，烟很大")
+        page.locator("#p-scope").get_by_text("紧急事项，请转 119").wait_for()
+        page.get_by_label("诉求内容").fill("")
         page.get_by_label("联系电话").fill("12345")
         page.get_by_role("button", name="提交受理").click()
         page.locator("#e-callerPhone").get_by_text("联系电话").wait_for()

@@ -49,6 +49,8 @@ class ConsoleUser(flask_login.UserMixin):
     id: str
     name: str
     roles: tuple[str, ...]
+    #: The directory units whose group the user is in (their unit's pages, e.g. its knowledge).
+    units: tuple[str, ...] = ()
 
     def get_id(self) -> str:
         return self.id
@@ -72,7 +74,8 @@ def load_user(user_id: str) -> ConsoleUser | None:
     if not stored or stored.get("id") != user_id or \
             not current_store().session_live(session.get("session_id", ""), user_id):
         return None
-    return ConsoleUser(stored["id"], stored["name"], tuple(stored["roles"]))
+    return ConsoleUser(stored["id"], stored["name"], tuple(stored["roles"]),
+                       tuple(stored.get("units", ())))
 
 
 def current_user() -> ConsoleUser:
@@ -147,7 +150,8 @@ def login():
     groups = {group["id"] for group in client.get("/group", member=user_id)}
     user = ConsoleUser(user_id, " ".join(filter(None, (profile.get("firstName"),
                                                         profile.get("lastName")))) or user_id,
-                       roles_of(groups))
+                       roles_of(groups),
+                       tuple(sorted(groups & {unit.id for unit in DIRECTORY.current().units})))
     session.clear()  # a fresh session (and CSRF token) for the new user: no fixation
     session.permanent = True
     session["console_user"] = dataclasses.asdict(user)

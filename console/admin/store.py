@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from pathlib import Path
 
 from flask import current_app
 
 from admin_data.workdays import SHANGHAI
-from console.sqlite_store import SqliteStore
+from console.sqlite_file import SqliteFile
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS version (
@@ -58,8 +59,9 @@ def current_store() -> "AdminStore":
     return current_app.config["SUBAN_ADMIN_STORE"]
 
 
-class AdminStore(SqliteStore):
-    SCHEMA = SCHEMA
+class AdminStore(SqliteFile):
+    def __init__(self, path: Path):
+        super().__init__(path, SCHEMA)
 
     def record(self, user: str, action: str, target: str, reason: str = "",
                detail: str = "") -> int:

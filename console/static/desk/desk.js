@@ -149,6 +149,20 @@
         return list.length > 0;
       };
     }
+    section("p-knowledge", function (box) {
+      var list = document.createElement("ol");
+      data.knowledge.forEach(function (entry) {
+        var item = text("li", entry.question);
+        var button = text("button", "用于当场解答", "take");
+        button.type = "button";
+        button.addEventListener("click", function () { answerWith(entry); });
+        item.appendChild(button);
+        item.appendChild(text("p", entry.answer + (entry.unit ? "（" + entry.unit + "，第 " + entry.version + " 版）" : ""), "note"));
+        list.appendChild(item);
+      });
+      box.appendChild(list);
+      return data.knowledge.length > 0;
+    }, "知识库中暂无相关条目");
     section("p-earlier", briefs(data.earlierAppeals), "近期无该号码的诉求");
     section("p-similar", briefs(data.similarOpenAppeals), "无相似的在办诉求");
   }
@@ -162,6 +176,17 @@
       box.className = "empty";
       box.textContent = panelEmpty[id];
     });
+  }
+
+  // An inquiry answered on the call from a knowledge entry: the answer read out, and which
+  // entry and version it was, recorded with the appeal.
+  function answerWith(entry) {
+    take("kind", "inquiry");
+    field("answeredOnCall").checked = true;
+    applyHideRules();
+    field("answer").value = entry.answer;
+    field("knowledgeEntryId").value = entry.entryId;
+    field("knowledgeVersion").value = entry.version;
   }
 
   // -- submitting ----------------------------------------------------------------------------

@@ -8,6 +8,8 @@ from admin_data.environment import Settings
 
 def create_app(settings: Settings | None = None) -> Flask:
     from console import appeals, assessment, supervision  # noqa: F401 - they register routes
+    from console.home import home
+    from console.layout import init_layout
     from console.admin import init_admin
     from console.api import MAX_BODY_BYTES, api, build_spec
 
@@ -19,5 +21,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(api)
     app.register_blueprint(assessment.pages)
     init_admin(app)  # login, CSRF protection of forms, the admin pages
+    app.register_blueprint(home)
+    init_layout(app)
     app.config["OPENAPI_SPEC"] = build_spec(app)
     return app

@@ -4,11 +4,14 @@ from __future__ import annotations
 import functools
 import hmac
 
+import flask_login
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, Flask, current_app, jsonify, request
+from flask_wtf.csrf import validate_csrf
 from marshmallow import Schema, ValidationError, fields
 from werkzeug.exceptions import BadRequest, HTTPException
+from wtforms.validators import ValidationError as WTFormsValidationError
 
 from admin_data.directory import UNIT_KINDS, DIRECTORY
 from admin_data.environment import Settings
@@ -37,6 +40,7 @@ HTTP_REFUSALS = {
     400: ("_body", "请求体不是有效的 JSON (malformed JSON)"),
     404: ("_path", "没有这个接口 (no such API path)"),
     405: ("_method", "该接口不支持此请求方法 (method not allowed)"),
+    409: ("_request", "操作正在进行, 不能同时再做一次 (already running)"),
     413: ("_body", f"请求体过大, 上限 {MAX_BODY_BYTES} 字节 (request body too large)"),
     415: ("_body", "请求体应为 JSON (Content-Type: application/json)"),
 }
@@ -138,6 +142,32 @@ def requires_token(view):
         if not hmac.compare_digest(supplied.encode(), expected.encode()):
             return jsonify({"errors": {"Authorization": [
                 "缺少或错误的访问令牌 (send 'Authorization: Bearer <token>')"]}}), 401
+        return view(*args, **kwargs)
+    checked.requires_token = True
+    return checked
+
+
+#: Config key: the roles whose console login may read the endpoints of requires_token_or_login
+#: (set by the login, console.admin.auth.init_login).
+SESSION_ROLES = "SUBAN_API_SESSION_ROLES"
+
+
+def requires_token_or_login(view):
+    """For the endpoints the console's own pages call: the bearer token (machine clients), or the
+    console login of a user with one of the SESSION_ROLES; a browser request that changes
+    something also carries the page's CSRF token (header X-CSRFToken)."""
+    token_checked = requires_token(view)
+
+    @functools.wraps(view)
+    def checked(*args, **kwargs):
+        user = flask_login.current_user
+        if not (user.is_authenticated and set(user.roles) & set(current_app.config[SESSION_ROLES])):
+            return token_checked(*args, **kwargs)
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            try:
+                validate_csrf(request.headers.get("X-CSRFToken"))
+            except WTFormsValidationError:
+                return error_response({"X-CSRFToken": ["缺少或无效的 CSRF 令牌, 请刷新页面后重试"]})
         return view(*args, **kwargs)
     checked.requires_token = True
     return checked

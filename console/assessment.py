@@ -1,6 +1,7 @@
 """考核 and 研判 in the console: indicators, analysis and the monthly bulletin as JSON, CSV and
 XLSX under /api/v1/assessment/, the sync from the engine, and two pages (/assessment and the
-printable bulletin /assessment/bulletin) that read the same API with the console's token.
+printable bulletin /assessment/bulletin, behind the console login) that read the same API with
+the login session.
 
 Every report is computed from the analytical store (assessment/store.py); `POST
 /api/v1/assessment/sync` brings it up to date. No report carries a caller's name or phone.
@@ -9,9 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import threading
 
 from flask import Blueprint, Response, current_app, render_template, request
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+from werkzeug.exceptions import Conflict
 
 from assessment import store
 from assessment.analysis import (act_before_list, repeats, surges, top_problems, week_start,
@@ -20,15 +23,19 @@ from assessment.bulletin import Names, build_bulletin, write_csv, write_workbook
 from admin_data.assessment import AssessmentConfigError, ASSESSMENT
 from assessment.indicators import COUNTS, GROUPS, InputError, indicators, parse_period
 from assessment.sync import sync
-from console.api import api, error_response, requires_token, responds_with
+from console.admin import auth
+from console.api import api, error_response, requires_token_or_login, responds_with
 from admin_data.directory import DIRECTORY
 from admin_data.environment import Settings
 from external_tasks.camunda import EngineClient
 from admin_data.taxonomy import TAXONOMY
+from admin_data.workdays import SHANGHAI
 
 pages = Blueprint("assessment_pages", __name__, url_prefix="/assessment",
                   template_folder="templates", static_folder="static")
 
+TREND_MONTHS_MAX = 36
+SYNCING = threading.Lock()
 PERIOD_HELP = "统计期间: start+end (YYYY-MM-DD, 含两端)、month (2026-11)、quarter (2026-Q4) 或 year"
 
 
@@ -143,6 +150,27 @@ class BulletinSchema(Schema):
     act_before = fields.List(fields.Nested(IssueSchema), required=True)
 
 
+class TrendQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    month = fields.String(required=True, metadata={"description": "最后一个月 YYYY-MM",
+                                                   "example": "2026-11"},
+                          error_messages={"required": "请给出「月份」(YYYY-MM)"})
+    months = fields.Integer(load_default=12, validate=validate.Range(
+        min=1, max=TREND_MONTHS_MAX, error=f"「月数」应为 1 到 {TREND_MONTHS_MAX}"),
+        metadata={"description": "月数 (默认 12)"})
+
+
+class TrendMonthSchema(Schema):
+    month = fields.String(required=True, metadata={"description": "YYYY-MM"})
+    county = fields.Nested(IndicatorRowSchema, required=True, metadata={"description": "全县指标"})
+
+
+class TrendSchema(Schema):
+    months = fields.List(fields.Nested(TrendMonthSchema), required=True)
+
+
 class SyncReportSchema(Schema):
     closed = fields.Integer(required=True, metadata={"description": "已办结工单 (本次读取)"})
     open = fields.Integer(required=True, metadata={"description": "在办工单 (本次刷新)"})
@@ -162,12 +190,16 @@ def _bad_settings(error: AssessmentConfigError):
     return error_response({"assessment.yaml": [str(error)]}, 500)
 
 
-def _query() -> dict:
+def _load_query(schema: Schema) -> dict:
     try:
-        query = ReportQuerySchema().load(request.args.to_dict())
+        return schema.load(request.args.to_dict())
     except ValidationError as error:
         field, messages = next(iter(error.messages.items()))
         raise InputError(field, messages[0]) from None
+
+
+def _query() -> dict:
+    query = _load_query(ReportQuerySchema())
     try:
         period = parse_period(query.get("start"), query.get("end"), query.get("month"),
                               query.get("quarter"), query.get("year"))
@@ -199,7 +231,7 @@ REFUSALS = {400: "统计期间、口径或单位有误 (字段 → 问题)"}
 
 
 @api.get("/assessment/indicators")
-@requires_token
+@requires_token_or_login
 @responds_with(IndicatorReportSchema())
 def assessment_indicators():
     """考核 indicators per unit for a period (group: lead_unit, township, department, county)."""
@@ -207,7 +239,7 @@ def assessment_indicators():
 
 
 @api.get("/assessment/indicators.csv")
-@requires_token
+@requires_token_or_login
 def assessment_indicators_csv():
     """The indicators as CSV (UTF-8 with BOM, for Excel)."""
     report = _indicator_report()
@@ -225,7 +257,7 @@ def _names(rows: list[dict]) -> list[dict]:
 
 
 @api.get("/assessment/analysis")
-@requires_token
+@requires_token_or_login
 @responds_with(AnalysisSchema())
 def assessment_analysis():
     """研判: counts by township × category × week, top problems and repeats of the period;
@@ -245,6 +277,30 @@ def assessment_analysis():
         db.close()
 
 
+def _months_up_to(last: str, count: int) -> list[str]:
+    """`count` months ending with `last` (YYYY-MM), oldest first."""
+    end = parse_period(month=last).start
+    index = end.year * 12 + end.month - 1
+    return [f"{(index - back) // 12}-{(index - back) % 12 + 1:02d}"
+            for back in range(count - 1, -1, -1)]
+
+
+@api.get("/assessment/trend")
+@requires_token_or_login
+@responds_with(TrendSchema())
+def assessment_trend():
+    """The county's indicators month by month (the 12-month trend in one request)."""
+    query = _load_query(TrendQuerySchema())
+    months = _months_up_to(query["month"], query["months"])
+    config, directory = ASSESSMENT.current(), DIRECTORY.current()
+    db = _store()
+    try:
+        return {"months": [{"month": month, "county": indicators(
+            db, parse_period(month=month), config, directory, "county")[0]} for month in months]}
+    finally:
+        db.close()
+
+
 def _bulletin():
     query = _query()
     db = _store()
@@ -256,7 +312,7 @@ def _bulletin():
 
 
 @api.get("/assessment/bulletin")
-@requires_token
+@requires_token_or_login
 @responds_with(BulletinSchema())
 def assessment_bulletin():
     """The 通报 bulletin's content (the printable page renders it)."""
@@ -265,7 +321,7 @@ def assessment_bulletin():
 
 
 @api.get("/assessment/bulletin.xlsx")
-@requires_token
+@requires_token_or_login
 def assessment_bulletin_xlsx():
     """The 通报 bulletin as an XLSX workbook."""
     bulletin = _bulletin()
@@ -278,31 +334,50 @@ def assessment_bulletin_xlsx():
 
 
 @api.post("/assessment/sync")
-@requires_token
+@requires_token_or_login
 @responds_with(SyncReportSchema())
 def assessment_sync():
-    """Bring the analytical store up to date with the engine's history (incremental)."""
+    """Bring the analytical store up to date with the engine's history (incremental); one sync
+    at a time, a second one meanwhile is refused (409)."""
     settings = _settings()
     engine = EngineClient(settings.engine_rest_url, settings.admin_user, settings.admin_password)
-    return vars(sync(engine, store.store_path(settings)))
+    if not SYNCING.acquire(blocking=False):
+        raise Conflict("另一次同步正在进行, 请等它结束后再试")
+    try:
+        return vars(sync(engine, store.store_path(settings)))
+    finally:
+        SYNCING.release()
 
 
 for _view in (assessment_indicators, assessment_indicators_csv, assessment_analysis,
               assessment_bulletin, assessment_bulletin_xlsx):
     _view.refusals = REFUSALS
     _view.query_schema = ReportQuerySchema
-assessment_sync.refusals = {503: "流程引擎暂不可用"}
+assessment_sync.refusals = {409: "另一次同步正在进行", 503: "流程引擎暂不可用"}
+assessment_trend.refusals = {400: "月份或月数有误 (字段 → 问题)"}
+assessment_trend.query_schema = TrendQuerySchema
+
+
+@pages.before_request
+def staff_only():
+    return auth.refuse_unless(*auth.STAFF)
 
 
 @pages.get("")
 def overview_page():
-    """Tables and charts per unit and over time (data from the API, with the console token)."""
-    return render_template("assessment/overview.html", groups=GROUPS,
-                           month=dt.date.today().strftime("%Y-%m"))
+    """Tables and charts per unit and over time (data from the API, with the console login);
+    the months to choose from are the last TREND_MONTHS_MAX, newest first."""
+    month = _this_month()
+    return render_template("assessment/overview.html", groups=GROUPS, month=month,
+                           months=_months_up_to(month, TREND_MONTHS_MAX)[::-1])
 
 
 @pages.get("/bulletin")
 def bulletin_page():
     """The printable monthly bulletin."""
-    return render_template("assessment/bulletin.html", month=request.args.get("month")
-                           or dt.date.today().strftime("%Y-%m"))
+    return render_template("assessment/bulletin.html",
+                           month=request.args.get("month") or _this_month())
+
+
+def _this_month() -> str:
+    return dt.datetime.now(SHANGHAI).strftime("%Y-%m")

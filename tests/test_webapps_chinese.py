@@ -2,29 +2,15 @@
 clerk signs for an appeal in Tasklist, an administrator opens Cockpit, anyone switches to
 English and back. Screenshots go to the test's folder and to data/screenshots/."""
 import re
-import shutil
 
 import pytest
 
 from deploy.engine.webapp_locales import load_glossary
-from admin_data.environment import REPO_ROOT
 from tests.appeal_driver import unique_phone
 
-SCREENSHOTS = REPO_ROOT / "data" / "screenshots"
 #: Latin words anyone may see: the glossary's (ID, JSON …), our switch to English, the footer's
 #: "Camunda Platform" link and its time zone, Asia/Shanghai.
 LATIN_ALLOWED = {*load_glossary()["keep_in_latin"], "Platform", "English", "Asia", "Shanghai"}
-
-
-@pytest.fixture
-def screenshot(tmp_path):
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-
-    def take(page, name: str) -> None:
-        path = tmp_path / f"{name}.png"
-        page.screenshot(path=path)
-        shutil.copy(path, SCREENSHOTS / path.name)
-    return take
 
 
 def county_screen(browser, locale: str):

@@ -6,17 +6,19 @@ import hmac
 import re
 import typing
 
+import flask_login
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, Flask, current_app, g, jsonify, request
+from flask_wtf.csrf import validate_csrf
 from marshmallow import Schema, ValidationError, fields
 from werkzeug.exceptions import BadRequest, HTTPException
+from wtforms.validators import ValidationError as WTFormsValidationError
 
 from admin_data.directory import UNIT_KINDS, DIRECTORY
 from admin_data.environment import Settings
-from console.api_clients import (ADMIN, APPEALS_CREATE, APPEALS_READ, APPEALS_READ_CALLER,
-                                 ASSESSMENT_READ, BOOTSTRAP_CLIENT, SCOPE_NAMES,
-                                 SUPERVISION_CREATE, ApiClient, ApiClientStore)
+from console.api_clients import (ADMIN, ANY_SCOPE, BOOTSTRAP_CLIENT, SCOPE_NAMES, ApiClient,
+                                 ApiClientStore)
 from deploy.stack import engine_healthy
 from external_tasks.camunda import EngineClient, EngineError
 
@@ -42,6 +44,7 @@ HTTP_REFUSALS = {
     400: ("_body", "请求体不是有效的 JSON (malformed JSON)"),
     404: ("_path", "没有这个接口 (no such API path)"),
     405: ("_method", "该接口不支持此请求方法 (method not allowed)"),
+    409: ("_request", "操作正在进行, 不能同时再做一次 (already running)"),
     413: ("_body", f"请求体过大, 上限 {MAX_BODY_BYTES} 字节 (request body too large)"),
     415: ("_body", "请求体应为 JSON (Content-Type: application/json)"),
     500: ("_server", "服务器内部错误, 详情已记入控制台日志 (internal error)"),
@@ -197,6 +200,37 @@ def requires_scope(*scopes: str):
     return wrap
 
 
+#: Config key: the roles whose console login may read the endpoints of requires_scope_or_login
+#: (set by the login, console.admin.auth.init_login).
+SESSION_ROLES = "SUBAN_API_SESSION_ROLES"
+
+
+def requires_scope_or_login(*scopes: str):
+    """For the endpoints the console's own pages call: a client key holding one of `scopes`
+    (machine clients, as `requires_scope`), or the console login of a user with one of the
+    SESSION_ROLES; a browser request that changes something also carries the page's CSRF token
+    (header X-CSRFToken)."""
+    def wrap(view):
+        scoped = requires_scope(*scopes)(view)
+
+        @functools.wraps(view)
+        def checked(*args, **kwargs):
+            user = flask_login.current_user
+            if not (user.is_authenticated
+                    and set(user.roles) & set(current_app.config[SESSION_ROLES])):
+                return scoped(*args, **kwargs)
+            if request.method not in ("GET", "HEAD", "OPTIONS"):
+                try:
+                    validate_csrf(request.headers.get("X-CSRFToken"))
+                except WTFormsValidationError:
+                    return error_response({"X-CSRFToken": [
+                        "缺少或无效的 CSRF 令牌, 请刷新页面后重试"]})
+            return view(*args, **kwargs)
+        checked.scopes = scopes
+        return checked
+    return wrap
+
+
 def responds_with(schema: Schema):
     """Serialize the view's return value with `schema`, so no field leaves unchecked."""
     def wrap(view):
@@ -216,8 +250,7 @@ def health():
 
 
 @api.get("/units")
-@requires_scope(APPEALS_CREATE, APPEALS_READ, APPEALS_READ_CALLER, ASSESSMENT_READ,
-                SUPERVISION_CREATE)
+@requires_scope(*ANY_SCOPE)
 @responds_with(UnitListSchema())
 def units():
     """The directory of units (townships, departments, offices)."""

@@ -31,6 +31,8 @@ SCOPE_NAMES = {
     SUPERVISION_CREATE: "发起督办",
     ADMIN: "管理 (全部接口)",
 }
+#: For calls any registered client may make (reference data such as the units, the knowledge base).
+ANY_SCOPE = tuple(SCOPE_NAMES)
 #: The name under which calls with SUBAN_API_TOKEN are logged, while no client is registered.
 BOOTSTRAP_CLIENT = "初始管理令牌 SUBAN_API_TOKEN"
 KEY_PREFIX = "suban_"

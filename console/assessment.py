@@ -1,6 +1,7 @@
 """考核 and 研判 in the console: indicators, analysis and the monthly bulletin as JSON, CSV and
 XLSX under /api/v1/assessment/, the sync from the engine, and two pages (/assessment and the
-printable bulletin /assessment/bulletin) that read the same API with the console's token.
+printable bulletin /assessment/bulletin, behind the console login) that read the same API with
+the login session.
 
 Every report is computed from the analytical store (assessment/store.py); `POST
 /api/v1/assessment/sync` brings it up to date. No report carries a caller's name or phone.
@@ -11,9 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import threading
 
 from flask import Blueprint, Response, current_app, render_template, request
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+from werkzeug.exceptions import Conflict
 
 from assessment import store
 from assessment.analysis import (act_before_list, repeats, surges, top_problems, week_start,
@@ -24,20 +27,30 @@ from assessment.explain import FIGURE_PARTS, explain
 from admin_data.assessment import AssessmentConfigError, ASSESSMENT
 from assessment.indicators import COUNTS, GROUPS, InputError, indicators, parse_period
 from assessment.sync import sync
-from console.api import api, error_response, requires_scope, responds_with
+from console.admin import auth
+from console.api import api, error_response, requires_scope_or_login, responds_with
 from console.api_clients import ADMIN, ASSESSMENT_READ
 from admin_data.directory import DIRECTORY
 from admin_data.environment import Settings
 from external_tasks.camunda import EngineClient
 from admin_data.taxonomy import TAXONOMY
+from admin_data.workdays import SHANGHAI
 
 pages = Blueprint("assessment_pages", __name__, url_prefix="/assessment",
                   template_folder="templates", static_folder="static")
 
+TREND_MONTHS_MAX = 36
+SYNCING = threading.Lock()
 PERIOD_HELP = "统计期间: start+end (YYYY-MM-DD, 含两端)、month (2026-11)、quarter (2026-Q4) 或 year"
 
 
-class ReportQuerySchema(Schema):
+class SyntheticChoiceSchema(Schema):
+    include_synthetic = fields.Boolean(load_default=None, metadata={
+        "description": "是否计入合成(模拟)工单; 默认: 演示环境 (SUBAN_PROFILE=demo) 计入, "
+                       "正式环境不计入。计入时报表带 synthetic_label 提示"})
+
+
+class ReportQuerySchema(SyntheticChoiceSchema):
     """Query parameters of every report; unknown ones are ignored."""
     class Meta:
         unknown = EXCLUDE
@@ -52,9 +65,6 @@ class ReportQuerySchema(Schema):
         list(GROUPS), error=f"「统计口径」应为 {' / '.join(GROUPS)} 之一"),
         metadata={"description": "统计口径 (默认 lead_unit)"})
     unit = fields.String(metadata={"description": "单位 id (目录中的)", "example": "yanji"})
-    include_synthetic = fields.Boolean(load_default=None, metadata={
-        "description": "是否计入合成(模拟)工单; 默认: 演示环境 (SUBAN_PROFILE=demo) 计入, "
-                       "正式环境不计入。计入时报表带 synthetic_label 提示"})
 
 
 class ExplainQuerySchema(ReportQuerySchema):
@@ -200,6 +210,27 @@ class BulletinSchema(ReportSchema):
     act_before = fields.List(fields.Nested(IssueSchema), required=True)
 
 
+class TrendQuerySchema(SyntheticChoiceSchema):
+    class Meta:
+        unknown = EXCLUDE
+
+    month = fields.String(required=True, metadata={"description": "最后一个月 YYYY-MM",
+                                                   "example": "2026-11"},
+                          error_messages={"required": "请给出「月份」(YYYY-MM)"})
+    months = fields.Integer(load_default=12, validate=validate.Range(
+        min=1, max=TREND_MONTHS_MAX, error=f"「月数」应为 1 到 {TREND_MONTHS_MAX}"),
+        metadata={"description": "月数 (默认 12)"})
+
+
+class TrendMonthSchema(Schema):
+    month = fields.String(required=True, metadata={"description": "YYYY-MM"})
+    county = fields.Nested(IndicatorRowSchema, required=True, metadata={"description": "全县指标"})
+
+
+class TrendSchema(Schema):
+    months = fields.List(fields.Nested(TrendMonthSchema), required=True)
+
+
 class SyncReportSchema(Schema):
     closed = fields.Integer(required=True, metadata={"description": "已办结工单 (本次读取)"})
     open = fields.Integer(required=True, metadata={"description": "在办工单 (本次刷新)"})
@@ -219,20 +250,28 @@ def _bad_settings(error: AssessmentConfigError):
     return error_response({"assessment.yaml": [str(error)]}, 500)
 
 
-def _query(schema: Schema = ReportQuerySchema()) -> dict:
+def _load_query(schema: Schema) -> dict:
     try:
-        query = schema.load(request.args.to_dict())
+        return schema.load(request.args.to_dict())
     except ValidationError as error:
         field, messages = next(iter(error.messages.items()))
         raise InputError(field, messages[0]) from None
+
+
+def _query(schema: Schema = ReportQuerySchema()) -> dict:
+    query = _load_query(schema)
     try:
         period = parse_period(query.get("start"), query.get("end"), query.get("month"),
                               query.get("quarter"), query.get("year"))
     except InputError as error:
         raise InputError(error.field, f"{error.message} ({PERIOD_HELP})") from None
-    if query["include_synthetic"] is None:
-        query["include_synthetic"] = _settings().profile == "demo"
-    return query | {"period": period}
+    return query | {"period": period, "include_synthetic": _include_synthetic(query)}
+
+
+def _include_synthetic(query: dict) -> bool:
+    """As asked; when not asked, the demo profile counts synthetic appeals (labelled)."""
+    asked = query.get("include_synthetic")
+    return _settings().profile == "demo" if asked is None else asked
 
 
 def _settings() -> Settings:
@@ -268,7 +307,7 @@ REFUSALS = {400: "统计期间、口径或单位有误 (字段 → 问题)"}
 
 
 @api.get("/assessment/indicators")
-@requires_scope(ASSESSMENT_READ)
+@requires_scope_or_login(ASSESSMENT_READ)
 @responds_with(IndicatorReportSchema())
 def assessment_indicators():
     """考核 indicators per unit for a period (group: lead_unit, township, department, county)."""
@@ -276,7 +315,7 @@ def assessment_indicators():
 
 
 @api.get("/assessment/indicators.csv")
-@requires_scope(ASSESSMENT_READ)
+@requires_scope_or_login(ASSESSMENT_READ)
 def assessment_indicators_csv():
     """The indicators as CSV (UTF-8 with BOM, for Excel)."""
     report = _indicator_report()
@@ -294,7 +333,7 @@ def _names(rows: list[dict]) -> list[dict]:
 
 
 @api.get("/assessment/analysis")
-@requires_scope(ASSESSMENT_READ)
+@requires_scope_or_login(ASSESSMENT_READ)
 @responds_with(AnalysisSchema())
 def assessment_analysis():
     """研判: counts by township × category × week, top problems and repeats of the period;
@@ -314,6 +353,30 @@ def assessment_analysis():
         db.close()
 
 
+def _months_up_to(last: str, count: int) -> list[str]:
+    """`count` months ending with `last` (YYYY-MM), oldest first."""
+    end = parse_period(month=last).start
+    index = end.year * 12 + end.month - 1
+    return [f"{(index - back) // 12}-{(index - back) % 12 + 1:02d}"
+            for back in range(count - 1, -1, -1)]
+
+
+@api.get("/assessment/trend")
+@requires_scope_or_login(ASSESSMENT_READ)
+@responds_with(TrendSchema())
+def assessment_trend():
+    """The county's indicators month by month (the 12-month trend in one request)."""
+    query = _load_query(TrendQuerySchema())
+    months = _months_up_to(query["month"], query["months"])
+    config, directory = ASSESSMENT.current(), DIRECTORY.current()
+    db = _store(query | {"include_synthetic": _include_synthetic(query)})
+    try:
+        return {"months": [{"month": month, "county": indicators(
+            db, parse_period(month=month), config, directory, "county")[0]} for month in months]}
+    finally:
+        db.close()
+
+
 def _bulletin(details: bool = False):
     query = _query()
     db = _store(query)
@@ -325,7 +388,7 @@ def _bulletin(details: bool = False):
 
 
 @api.get("/assessment/bulletin")
-@requires_scope(ASSESSMENT_READ)
+@requires_scope_or_login(ASSESSMENT_READ)
 @responds_with(BulletinSchema())
 def assessment_bulletin():
     """The 通报 bulletin's content (the printable page renders it)."""
@@ -334,7 +397,7 @@ def assessment_bulletin():
 
 
 @api.get("/assessment/indicators/explain")
-@requires_scope(ASSESSMENT_READ)
+@requires_scope_or_login(ASSESSMENT_READ)
 @responds_with(ExplanationSchema())
 def assessment_explain():
     """The appeals behind one figure of one unit (numerator and denominator of a rate), with
@@ -353,7 +416,7 @@ def assessment_explain():
 
 
 @api.get("/assessment/bulletin.xlsx")
-@requires_scope(ASSESSMENT_READ)
+@requires_scope_or_login(ASSESSMENT_READ)
 def assessment_bulletin_xlsx():
     """The 通报 bulletin as an XLSX workbook, with a 明细 sheet of appeals per figure."""
     bulletin = _bulletin(details=True)
@@ -366,13 +429,19 @@ def assessment_bulletin_xlsx():
 
 
 @api.post("/assessment/sync")
-@requires_scope(ADMIN)
+@requires_scope_or_login(ADMIN)
 @responds_with(SyncReportSchema())
 def assessment_sync():
-    """Bring the analytical store up to date with the engine's history (incremental)."""
+    """Bring the analytical store up to date with the engine's history (incremental); one sync
+    at a time, a second one meanwhile is refused (409)."""
     settings = _settings()
     engine = EngineClient(settings.engine_rest_url, settings.admin_user, settings.admin_password)
-    return vars(sync(engine, store.store_path(settings)))
+    if not SYNCING.acquire(blocking=False):
+        raise Conflict("另一次同步正在进行, 请等它结束后再试")
+    try:
+        return vars(sync(engine, store.store_path(settings)))
+    finally:
+        SYNCING.release()
 
 
 for _view in (assessment_indicators, assessment_indicators_csv, assessment_analysis,
@@ -382,21 +451,35 @@ for _view in (assessment_indicators, assessment_indicators_csv, assessment_analy
 assessment_explain.refusals = REFUSALS
 assessment_explain.query_schema = ExplainQuerySchema
 assessment_sync.refusals = {503: "流程引擎暂不可用"}
+assessment_sync.refusals = {409: "另一次同步正在进行", 503: "流程引擎暂不可用"}
+assessment_trend.refusals = {400: "月份或月数有误 (字段 → 问题)"}
+assessment_trend.query_schema = TrendQuerySchema
+
+
+@pages.before_request
+def staff_only():
+    return auth.refuse_unless(*auth.STAFF)
 
 
 @pages.get("")
 def overview_page():
-    """Tables and charts per unit and over time (data from the API, with the console token)."""
-    return render_template("assessment/overview.html", groups=GROUPS,
-                           month=dt.date.today().strftime("%Y-%m"),
+    """Tables and charts per unit and over time (data from the API, with the console login);
+    the months to choose from are the last TREND_MONTHS_MAX, newest first."""
+    month = _this_month()
+    return render_template("assessment/overview.html", groups=GROUPS, month=month,
+                           months=_months_up_to(month, TREND_MONTHS_MAX)[::-1],
                            include_synthetic=_settings().profile == "demo")
 
 
 @pages.get("/bulletin")
 def bulletin_page():
     """The printable monthly bulletin."""
-    return render_template("assessment/bulletin.html", month=request.args.get("month")
-                           or dt.date.today().strftime("%Y-%m"))
+    return render_template("assessment/bulletin.html",
+                           month=request.args.get("month") or _this_month())
+
+
+def _this_month() -> str:
+    return dt.datetime.now(SHANGHAI).strftime("%Y-%m")
 
 
 @pages.get("/explain")

@@ -187,6 +187,49 @@ def tasklist(browser, settings):
 
 
 @pytest.fixture
+def screenshot(tmp_path):
+    """Save a page's screenshot in the test's folder and in data/screenshots/ (to look at)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def take(page, name: str, full_page: bool = False) -> None:
+        path = tmp_path / f"{name}.png"
+        page.screenshot(path=path, full_page=full_page)
+        shutil.copy(path, SCREENSHOTS / path.name)
+    return take
+
+
+#: The screens the console is used on: the county's desktops and a leader's phone.
+DESKTOP = {"width": 1366, "height": 768}
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture
+def console_page(browser, settings):
+    """Log into the console in Chromium as a user (demo users have the demo password), in
+    Beijing time on a screen (DESKTOP or PHONE); returns the page, on the home page. No page
+    may open a dialog (such as a prompt for a token): one fails the test."""
+    pages, dialogs = [], []
+
+    def login(user_id: str, screen: dict = DESKTOP):
+        page = browser.new_page(viewport=screen, locale="zh-CN", timezone_id="Asia/Shanghai",
+                                is_mobile=screen is PHONE, has_touch=screen is PHONE)
+        pages.append(page)
+        page.on("dialog", lambda dialog: dialogs.append(dialog.message) or dialog.dismiss())
+        page.goto(f"{settings.console_url}/login")
+        page.get_by_label("用户名").fill(user_id)
+        page.get_by_label("密码").fill(settings.admin_password if user_id == settings.admin_user
+                                      else settings.demo_password)
+        page.get_by_label("密码").press("Enter")  # the keyboard is enough
+        page.wait_for_url(f"{settings.console_url}/")
+        return page
+
+    yield login
+    for page in pages:
+        page.context.close()
+    assert not dialogs, f"a console page opened a dialog: {dialogs}"
+
+
+@pytest.fixture
 def console_as(settings):
     """A console session logged in as a user (demo users have the demo password)."""
     def login(user_id: str | None, password: str | None = None) -> ConsoleSession:
@@ -234,14 +277,3 @@ def sms_gateway() -> Iterator[RecordingGateway]:
         yield server
     server.close()
 
-
-@pytest.fixture
-def screenshot(tmp_path):
-    """Save a page's screenshot as a test artifact, also in data/screenshots/ to look at."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-
-    def take(page, name: str, full_page: bool = False) -> None:
-        path = tmp_path / f"{name}.png"
-        page.screenshot(path=path, full_page=full_page)
-        shutil.copy(path, SCREENSHOTS / path.name)
-    return take

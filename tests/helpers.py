@@ -58,14 +58,3 @@ def county_screen(browser, locale: str):
     """A page on the county's usual screen and clock, with the browser asking for `locale`."""
     return browser.new_page(viewport={"width": 1366, "height": 768}, locale=locale,
                             timezone_id="Asia/Shanghai")
-
-
-def save_screenshot(page, tmp_path, name: str):
-    """A page's screenshot as a test artifact (the test's tmp dir), copied to data/screenshots/
-    of the worktree for people to look at; returns the artifact's path."""
-    artifact = tmp_path / f"{name}.png"
-    page.screenshot(path=str(artifact), full_page=True)
-    shown = REPO_ROOT / "data" / "screenshots"
-    shown.mkdir(parents=True, exist_ok=True)
-    (shown / artifact.name).write_bytes(artifact.read_bytes())
-    return artifact

@@ -11,7 +11,6 @@ import requests
 
 from tests.admin_console import errors_of
 from tests.conftest import wait_until
-from tests.helpers import save_screenshot
 
 
 def entry_form(**changes) -> dict:
@@ -135,22 +134,22 @@ def logged_in_page(browser, settings, user_id: str):
     return page
 
 
-def test_pages_are_chinese(browser, settings, tmp_path, console_as):
+def test_pages_are_chinese(browser, settings, screenshot, console_as):
     entry_id, _ = created_entry(console_as("housing01"))
     page = logged_in_page(browser, settings, "hotline01")
     page.goto(f"{settings.console_url}/knowledge/")
     assert "待审核" in page.content()
-    save_screenshot(page, tmp_path, "knowledge-index-hotline")
+    screenshot(page, "knowledge-index-hotline", full_page=True)
     page.goto(f"{settings.console_url}/knowledge/search?q=孩子刚出生怎么上户口")
     assert "新生儿怎么上户口" in page.content()
-    save_screenshot(page, tmp_path, "knowledge-search")
+    screenshot(page, "knowledge-search", full_page=True)
     page.goto(f"{settings.console_url}/knowledge/{entry_id}")
-    save_screenshot(page, tmp_path, "knowledge-review")
+    screenshot(page, "knowledge-review", full_page=True)
     page.context.close()
     page = logged_in_page(browser, settings, "housing01")
     page.goto(f"{settings.console_url}/knowledge/{entry_id}")
     assert "保存修改" in page.content()
-    save_screenshot(page, tmp_path, "knowledge-entry-unit")
+    screenshot(page, "knowledge-entry-unit", full_page=True)
     page.context.close()
 
 

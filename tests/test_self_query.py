@@ -10,7 +10,6 @@ import requests
 
 from console.self_query import IP_MISSES, NOT_FOUND, NUMBER_MISSES
 from tests.conftest import wait_until
-from tests.helpers import save_screenshot
 
 CALLER_NAME = "赵铁柱"
 REPLY = "经现场核查, 物业已清理楼道垃圾并承诺每日清运。"
@@ -113,17 +112,17 @@ def test_the_endpoint_is_in_the_openapi_document(settings):
     assert {"404", "429"} <= set(operation["responses"]) and "security" not in operation
 
 
-def test_the_page_at_phone_width(browser, settings, appeals, tmp_path):
+def test_the_page_at_phone_width(browser, settings, appeals, screenshot):
     number, phone = submitted(appeals)
     page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True,
                             device_scale_factor=2)
     page.goto(f"{settings.console_url}/query")
-    save_screenshot(page, tmp_path, "self-query-form-phone")
+    screenshot(page, "self-query-form-phone", full_page=True)
     page.fill("#appealNumber", number)
     page.fill("#phoneLast4", phone[-4:])
     page.get_by_role("button", name="查询").click()
     page.locator("#result").wait_for()
     assert "待承办单位签收" in page.content() and "凤城街道" in page.content()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scrolling
-    save_screenshot(page, tmp_path, "self-query-result-phone")
+    screenshot(page, "self-query-result-phone", full_page=True)
     page.context.close()

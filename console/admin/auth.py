@@ -24,7 +24,7 @@ from flask import (Blueprint, Flask, abort, current_app, flash, redirect, render
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from console.admin.store import current_store
-from console.api import http_refusal
+from console.api import SESSION_ROLES, http_refusal
 from console.api import admin_engine as engine
 from console.security import LoginThrottle
 from admin_data.directory import ID_PATTERN, LEADERS_GROUP, DIRECTORY
@@ -32,6 +32,8 @@ from admin_data.environment import Settings
 from external_tasks.camunda import EngineClient, EngineError
 
 ADMIN, HOTLINE, LEADER, READ_ONLY = "admin", "hotline", "leader", "readonly"
+#: The roles that work with the console (the read-only role sees only its home page).
+STAFF = (ADMIN, HOTLINE, LEADER)
 ROLE_NAMES = {ADMIN: "管理员", HOTLINE: "热线中心", LEADER: "县领导", READ_ONLY: "只读"}
 #: The engine's administrators' group (created with the admin user by the Spring Boot starter).
 ENGINE_ADMIN_GROUP = "camunda-admin"
@@ -82,14 +84,15 @@ def current_user() -> ConsoleUser:
     return flask_login.current_user._get_current_object()
 
 
-def refuse_unless(role: str):
-    """None when the user holds `role`; otherwise the redirect to the login page (a visitor) or
-    a 403 (a user without the role)."""
+def refuse_unless(*roles: str):
+    """None when the user holds one of `roles`; otherwise the redirect to the login page (a
+    visitor) or a 403 (a user without any of them)."""
     user = flask_login.current_user
     if not user.is_authenticated:
         return login_manager.unauthorized()
-    if role not in user.roles:
-        abort(403, f"此页面仅限{ROLE_NAMES[role]}使用; 您的角色: {user.role_names}")
+    if not set(roles) & set(user.roles):
+        allowed = "或".join(ROLE_NAMES[role] for role in roles)
+        abort(403, f"此页面仅限{allowed}使用; 您的角色: {user.role_names}")
     return None
 
 
@@ -109,7 +112,7 @@ def _safe_next(target: str) -> str:
     parts = urlsplit(target)
     if target.startswith("/") and not target.startswith("//") and not parts.netloc:
         return target
-    return url_for("auth.home")
+    return url_for("home.page")
 
 
 @auth.route("/login", methods=["GET", "POST"])
@@ -217,12 +220,6 @@ def change_password():
     return redirect(url_for("auth.login"))
 
 
-@auth.get("/")
-@flask_login.login_required
-def home():
-    return render_template("admin/home.html")
-
-
 @auth.app_errorhandler(403)
 def forbidden(error):
     if request.path.startswith("/api/"):
@@ -250,6 +247,8 @@ def secret_key(settings: Settings) -> bytes:
 def init_login(app: Flask) -> None:
     app.config["SECRET_KEY"] = secret_key(app.config["SUBAN_SETTINGS"])
     app.config["PERMANENT_SESSION_LIFETIME"] = dt.timedelta(hours=SESSION_HOURS)
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.config[SESSION_ROLES] = STAFF
     login_manager.init_app(app)
     app.register_blueprint(auth)
     app.context_processor(lambda: {"user": flask_login.current_user, "ROLE_NAMES": ROLE_NAMES,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 import tempfile
+import threading
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
@@ -34,6 +35,8 @@ from external_tasks.camunda import EngineClient, EngineError
 FOLDERS = {".bpmn": "bpmn", ".dmn": "bpmn", ".form": "forms"}
 FILE_NAME = re.compile(r"^[A-Za-z0-9_-]+\.(bpmn|dmn|form)$")
 LISTED_DEPLOYMENTS = 20
+#: One check-and-deploy at a time: a second one (another tab, a double click) is refused.
+DEPLOYING = threading.Lock()
 
 
 class MigrationFormSchema(ReasonSchema):
@@ -121,6 +124,15 @@ def upload_models():
         reason = ReasonSchema().load(form)["reason"].strip()
     except ValidationError as error:
         return refused([message for messages in error.messages.values() for message in messages])
+    if not DEPLOYING.acquire(blocking=False):
+        return refused(["另一次检查和部署正在进行, 请等它结束后刷新本页再试"])
+    try:
+        return _check_and_deploy(client, reason, refused)
+    finally:
+        DEPLOYING.release()
+
+
+def _check_and_deploy(client: EngineClient, reason: str, refused):
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         files, problems = _uploads(root)
@@ -138,7 +150,7 @@ def upload_models():
         for path in files:
             _keep(path, path.relative_to(root), reason)
     names = ", ".join(path.relative_to(root).as_posix() for path in files)
-    detail = (f"deployment {result.deployment_id}: 已部署 {', '.join(result.deployed) or '无'}; "
+    detail = (f"部署 {result.deployment_id}: 已部署 {', '.join(result.deployed) or '无'}; "
               f"未变 {', '.join(result.unchanged) or '无'}")
     store().record(user_id(), "部署", names, reason, detail)
     flash(detail if result.deployed else "文件与已部署的版本相同, 没有部署新版本")

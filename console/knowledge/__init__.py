@@ -15,7 +15,8 @@ from marshmallow import (EXCLUDE, Schema, ValidationError, fields, validate, val
 from admin_data.directory import DIRECTORY
 from admin_data.taxonomy import TAXONOMY
 from console.admin import auth
-from console.api import api, error_response, per_app, requires_token, responds_with
+from console.api import api, error_response, per_app, requires_scope, responds_with
+from console.api_clients import ANY_SCOPE
 from console.knowledge.store import (STATUS_NAMES, KnowledgeBase, KnowledgeError, KnowledgeHit,
                                      today_in_shanghai)
 
@@ -207,7 +208,7 @@ class GapListSchema(Schema):
 # -- the JSON API --------------------------------------------------------------------------------
 
 @api.get("/knowledge/search")
-@requires_token
+@requires_scope(*ANY_SCOPE)
 def knowledge_search_api():
     """Search the published knowledge base (知识库检索)."""
     try:
@@ -225,7 +226,7 @@ knowledge_search_api.refusals = {400: "参数错误"}
 
 
 @api.get("/knowledge/entries/<int:entry_id>")
-@requires_token
+@requires_scope(*ANY_SCOPE)
 def knowledge_entry_api(entry_id: int):
     """One knowledge entry with all its versions."""
     try:
@@ -241,7 +242,7 @@ knowledge_entry_api.path_schemas = {"entry_id": {"type": "integer"}}
 
 
 @api.get("/knowledge/gaps")
-@requires_token
+@requires_scope(*ANY_SCOPE)
 @responds_with(GapListSchema())
 def knowledge_gaps_api():
     """Searches that found nothing (知识缺口), per category, most asked first."""

@@ -1,6 +1,6 @@
-// 考核与研判 pages: read /api/v1/assessment/* with the console's API token (asked once, kept
-// for the browser session) and draw tables and simple SVG charts. No caller data is ever sent.
-const Assessment = (() => {
+// 考核与研判 pages: read /api/v1/assessment/* with the console login (console.js Suban.api) and
+// draw tables and Apache ECharts charts. No caller data is ever sent.
+(() => {
   const API = "/api/v1/assessment";
   const percent = (value) => value === null || value === undefined ? "—" : (100 * value).toFixed(1) + "%";
   const number = (value) => value === null || value === undefined ? "—" : String(value);
@@ -29,25 +29,7 @@ const Assessment = (() => {
     ["category_name", "诉求分类", String], ["appeals", "件数", number],
     ["appeal_numbers", "工单", (n) => n.join(" ")]];
 
-  function token() {
-    let value = sessionStorage.getItem("subanToken");
-    if (!value) {
-      value = prompt("请输入控制台 API 令牌 (SUBAN_API_TOKEN)") || "";
-      sessionStorage.setItem("subanToken", value);
-    }
-    return value;
-  }
-
-  async function call(path, options = {}) {
-    const response = await fetch(API + path, {...options,
-      headers: {Authorization: "Bearer " + token(), ...(options.headers || {})}});
-    if (response.status === 401) sessionStorage.removeItem("subanToken");
-    if (!response.ok) {
-      const body = await response.json().catch(() => ({errors: {_: [response.statusText]}}));
-      throw new Error(Object.entries(body.errors).map(([field, messages]) => `${field}: ${messages.join("; ")}`).join(" / "));
-    }
-    return response;
-  }
+  const call = (path, options) => Suban.api(API + path, options);
 
   // `link(row, key)`: the address a cell links to (its drill-down), or null.
   function table(element, columns, rows, link = () => null) {
@@ -77,17 +59,18 @@ const Assessment = (() => {
     return String(text).replace(/[&<>"]/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}[c]));
   }
 
-  function bars(element, rows, key, label, format) {
-    const shown = rows.filter((row) => row[key] !== null && row[key] !== undefined);
-    const max = Math.max(1, ...shown.map((row) => row[key]));
-    const height = 18 * shown.length + 10;
-    element.innerHTML = `<svg width="720" height="${height}" role="img" aria-label="${label}">` +
-      shown.map((row, index) => {
-        const width = 480 * row[key] / max, y = 5 + 18 * index;
-        return `<text x="0" y="${y + 12}">${escape(row[label])}</text>` +
-          `<rect x="170" y="${y}" width="${width}" height="14" fill="#3b6ea5"></rect>` +
-          `<text x="${176 + width}" y="${y + 12}">${format(row[key])}</text>`;
-      }).join("") + "</svg>";
+  function scores(element, rows) {
+    const shown = rows.filter((row) => row.score !== null && row.score !== undefined);
+    element.style.height = `${Math.max(200, 26 * shown.length + 40)}px`;
+    Suban.chart(element, {kind: "bar", horizontal: true, categories: shown.map((row) => row.unit_name),
+      series: [{name: "综合得分", values: shown.map((row) => Number(row.score.toFixed(2)))}]});
+  }
+
+  function trend(element, months) {
+    Suban.chart(element, {kind: "bar", percentAxis: true, categories: months.map((item) => item.month),
+      series: [{name: "受理件数", values: months.map((item) => item.county.received)},
+        {name: "评价满意率", kind: "line", axis: 1, values: months.map((item) =>
+          item.county.satisfied_rate === null ? null : Number((100 * item.county.satisfied_rate).toFixed(1)))}]});
   }
 
   async function download(path, name) {
@@ -96,14 +79,6 @@ const Assessment = (() => {
     link.href = URL.createObjectURL(blob);
     link.download = name;
     link.click();
-  }
-
-  function months(last, count) {
-    const [year, month] = last.split("-").map(Number);
-    return Array.from({length: count}, (_, index) => {
-      const date = new Date(year, month - count + index, 1);
-      return `${date.getFullYear()}-${String(date.getMonth() + 1).padStart(2, "0")}`;
-    });
   }
 
   async function overview() {
@@ -117,7 +92,7 @@ const Assessment = (() => {
         label(report.synthetic_label);
         table(document.getElementById("indicators"), INDICATORS, report.rows, explainLink(
           form.group.value, {month: form.month.value, include_synthetic: form.include_synthetic.checked}));
-        bars(document.getElementById("chart"), report.rows, "score", "unit_name", score);
+        scores(document.getElementById("chart"), report.rows);
         const analysis = await (await call(`/analysis?month=${form.month.value}&${scope()}`)).json();
         table(document.getElementById("problems"), PROBLEMS, analysis.problems);
         table(document.getElementById("surges"), SURGES, analysis.surges);
@@ -125,13 +100,9 @@ const Assessment = (() => {
         table(document.getElementById("repeats"), REPEATS, analysis.repeats);
         const busiest = [...analysis.weekly].sort((a, b) => b.appeals - a.appeals).slice(0, 30);
         table(document.getElementById("weekly"), WEEKLY, busiest);
-        const trend = [];
-        for (const month of months(form.month.value, 12)) {
-          const county = await (await call(`/indicators?group=county&month=${month}&${scope()}`)).json();
-          trend.push({month, ...county.rows[0]});
-        }
-        bars(document.getElementById("trend"), trend, "received", "month", number);
-        document.getElementById("print").href = `/assessment/bulletin?month=${form.month.value}&${scope()}`;
+        const county = await (await call(`/trend?months=12&month=${form.month.value}&${scope()}`)).json();
+        trend(document.getElementById("trend"), county.months);
+        document.getElementById("print").href = `bulletin?month=${form.month.value}&${scope()}`;
       } catch (error) { message.textContent = error.message; }
     }
     form.addEventListener("submit", (event) => {
@@ -139,18 +110,20 @@ const Assessment = (() => {
       message.textContent = "";
       load();
     });
+    const syncButton = document.getElementById("sync");
     async function syncThenLoad() {  // the store is brought up to date whenever the page opens
-      try {
-        const report = await (await call("/sync", {method: "POST"})).json();
-        message.textContent = `已同步: 办结 ${report.closed} 件, 在办 ${report.open} 件`;
-      } catch (error) { message.textContent = error.message; }
+      await Suban.longAction(syncButton, document.getElementById("sync-status"), "正在同步引擎数据…",
+        async () => {
+          const report = await (await call("/sync", {method: "POST"})).json();
+          return `已同步: 办结 ${report.closed} 件, 在办 ${report.open} 件 (${Suban.beijing(new Date())})`;
+        });
       await load();
     }
-    document.getElementById("sync").onclick = syncThenLoad;
-    document.getElementById("csv").onclick = () => download("/indicators.csv?" + query(), "indicators.csv")
-      .catch((error) => { message.textContent = error.message; });
-    document.getElementById("xlsx").onclick = () => download(`/bulletin.xlsx?month=${form.month.value}&${scope()}`,
-      `bulletin-${form.month.value}.xlsx`).catch((error) => { message.textContent = error.message; });
+    syncButton.addEventListener("click", syncThenLoad);
+    document.getElementById("csv").addEventListener("click", () => download("/indicators.csv?" + query(), "indicators.csv")
+      .catch((error) => { message.textContent = error.message; }));
+    document.getElementById("xlsx").addEventListener("click", () => download(`/bulletin.xlsx?month=${form.month.value}&${scope()}`,
+      `bulletin-${form.month.value}.xlsx`).catch((error) => { message.textContent = error.message; }));
     syncThenLoad();
   }
 
@@ -161,7 +134,7 @@ const Assessment = (() => {
       const data = await (await call("/bulletin?" + new URLSearchParams(params))).json();
       label(data.synthetic_label);
       document.getElementById("title").textContent = data.title;
-      document.getElementById("meta").textContent = `统计期间 ${data.period.start} 至 ${data.period.end} (按受理日期) · 数据截至 ${data.as_of}`;
+      document.getElementById("meta").textContent = `统计期间 ${data.period.start} 至 ${data.period.end} (按受理日期) · 数据截至 ${Suban.beijing(data.as_of)}`;
       for (const group of ["township", "department", "county"]) {
         table(document.getElementById(group), INDICATORS, data.indicators[group],
           explainLink(group, params));
@@ -173,7 +146,7 @@ const Assessment = (() => {
   }
 
   // 2026-11-30T08:05:00+08:00 → 2026-11-30 08:05 (times are Asia/Shanghai)
-  const minute = (value) => value ? value.replace("T", " ").slice(0, 16) : "—";
+  const minute = (value) => value ? Suban.beijing(value) : "—";
   const APPEALS = [["appeal_number", "工单编号", String], ["title", "标题", String],
     ["lead_unit_name", "牵头单位", String], ["township_name", "乡镇(街道)", String],
     ["received_at", "受理时间", minute], ["state", "状态", String], ["step", "环节", String],
@@ -192,7 +165,7 @@ const Assessment = (() => {
       for (const part of data.parts) {
         const heading = document.createElement("h2"), list = document.createElement("table");
         heading.textContent = `${part.name} = ${part.total} (${part.appeals.length} 件工单)`;
-        list.className = "appeals";
+        list.className = "table table-sm table-bordered appeals";
         list.dataset.part = part.part;
         table(list, APPEALS, part.appeals);
         parts.append(heading, list);
@@ -200,5 +173,11 @@ const Assessment = (() => {
     } catch (error) { document.getElementById("message").textContent = error.message; }
   }
 
-  return {overview, bulletin, explain};
+
+  document.addEventListener("DOMContentLoaded", () => {
+    if (document.getElementById("assessment-overview")) overview();
+    const sheet = document.getElementById("bulletin");
+    if (sheet) bulletin(sheet.dataset.month);
+    if (document.getElementById("assessment-explain")) explain();
+  });
 })();

@@ -192,14 +192,15 @@ class WorkerOptions:
     #: Tasks the worker holds at most, running and queued. A fetch asks for the free room once
     #: it is at least half of that, so a busy worker locks tasks in batches, not one at a time.
     max_tasks: int = 50
-    concurrency: int = 4
+    #: Handler threads: they mostly wait on the engine or a gateway, so 8 cost little.
+    concurrency: int = 8
     lock_ms: int = 60_000
     long_poll_ms: int = 10_000
-    #: After a fetch that found fewer tasks than it asked for, the next one waits as long as a
-    #: task takes on average, at most this: under load, tasks arriving one by one are then
-    #: locked a few at a time (as a busy engine answers slowly, the wait grows). An idle
-    #: worker's long poll still answers the first arrival at once.
-    gather_max_ms: int = 200
+    #: After a fetch that found fewer tasks than it asked for, the next one waits as long as
+    #: GATHER_TASKS tasks take on average, at most this: under load, tasks arriving one by one
+    #: are then locked a few at a time (as a busy engine answers slowly, the wait grows). An
+    #: idle worker's long poll still answers the first arrival at once.
+    gather_max_ms: int = 300
     retries: int = 3
     backoff_ms: int = 1_000
     backoff_max_ms: int = 300_000
@@ -223,6 +224,9 @@ class HeldTask:
 
 #: Weight of the latest task in the running average of how long a task holds a handler slot.
 TASK_TIME_WEIGHT = 0.2
+#: How many tasks' time a fetch that found few lets new arrivals gather in the engine: with one,
+#: a loaded engine still answered most fetches with a single task (bench/worker_throughput.py).
+GATHER_TASKS = 2
 
 
 class Worker:
@@ -330,7 +334,7 @@ class Worker:
 
     def _gather_s(self) -> float:
         """How long to let tasks gather in the engine after a fetch that found few."""
-        return min(self._task_seconds or 0.0, self.options.gather_max_ms / 1000)
+        return min(GATHER_TASKS * (self._task_seconds or 0.0), self.options.gather_max_ms / 1000)
 
     def _hold(self, task: LockedTask, locked_at: float) -> None:
         with self._held_lock:

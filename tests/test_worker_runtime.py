@@ -452,13 +452,13 @@ def test_sigterm_unlocks_the_queued_tasks_at_once(settings, engine, start_instan
             assert pending == []
 
 
-def test_tasks_arriving_one_by_one_are_gathered_as_long_as_a_task_takes(
+def test_tasks_arriving_one_by_one_are_gathered_as_long_as_tasks_take(
         engine, settings, start_instance, run_worker):
     router = TaskRouter()
 
     @router.task("test-echo")
     def echo(title: str):
-        time.sleep(1)  # a task takes 1 s: the worker lets arrivals gather that long
+        time.sleep(1)  # a task takes 1 s: the worker lets arrivals gather twice that
         return {"echoed": title}
 
     client = FetchCountingClient(settings.engine_rest_url, settings.worker_user,
@@ -474,6 +474,6 @@ def test_tasks_arriving_one_by_one_are_gathered_as_long_as_a_task_takes(
     for instance in instances:
         wait_until(lambda: current_activity(engine, instance["id"]) == "Task_Inspect",
                    what="every task to complete")
-    # The idle worker's long poll answers an arrival at once; the next fetch waits about as
-    # long as a task takes and locks the two that came meanwhile together, not one each.
+    # The idle worker's long poll answers an arrival at once; the next fetch waits as long as
+    # two tasks take and locks the two that came meanwhile together, not one each.
     assert [got for _, got in client.fetches if got] == [1, 1, 2], client.fetches

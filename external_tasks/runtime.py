@@ -189,10 +189,18 @@ def _handler_for(topic, function, lock_ms, retries, extra_variables) -> Handler:
 
 @dataclasses.dataclass(frozen=True)
 class WorkerOptions:
-    max_tasks: int = 10
-    concurrency: int = 4
+    #: Tasks the worker holds at most, running and queued. A fetch asks for the free room once
+    #: it is at least half of that, so a busy worker locks tasks in batches, not one at a time.
+    max_tasks: int = 50
+    #: Handler threads: they mostly wait on the engine or a gateway, so 8 cost little.
+    concurrency: int = 8
     lock_ms: int = 60_000
     long_poll_ms: int = 10_000
+    #: After a fetch that found fewer tasks than it asked for, the next one waits as long as
+    #: GATHER_TASKS tasks take on average, at most this: under load, tasks arriving one by one
+    #: are then locked a few at a time (as a busy engine answers slowly, the wait grows). An
+    #: idle worker's long poll still answers the first arrival at once.
+    gather_max_ms: int = 300
     retries: int = 3
     backoff_ms: int = 1_000
     backoff_max_ms: int = 300_000
@@ -206,17 +214,34 @@ def retry_backoff_ms(attempt: int, options: WorkerOptions) -> int:
     return min(options.backoff_ms * 2 ** max(attempt - 1, 0), options.backoff_max_ms)
 
 
+@dataclasses.dataclass
+class HeldTask:
+    """A task this worker has locked: queued for a handler slot, or running in one."""
+    task: LockedTask
+    lock_expiry: float  # time.monotonic() at which the engine's lock runs out
+    started: float | None = None  # time.monotonic() at which its handler started; None: queued
+
+
+#: Weight of the latest task in the running average of how long a task holds a handler slot.
+TASK_TIME_WEIGHT = 0.2
+#: How many tasks' time a fetch that found few lets new arrivals gather in the engine: with one,
+#: a loaded engine still answered most fetches with a single task (bench/worker_throughput.py).
+GATHER_TASKS = 2
+
+
 class Worker:
-    """Fetches and locks the router's topics, runs handlers concurrently, reports outcomes."""
+    """Fetches and locks the router's topics in batches into a local queue, runs their handlers
+    concurrently, reports outcomes."""
 
     def __init__(self, client: EngineClient, router: TaskRouter, options: WorkerOptions):
         self.client = client
         self.router = router
         self.options = options
         self._stopping = threading.Event()
-        self._slots = threading.BoundedSemaphore(options.concurrency)
-        self._held: dict[str, tuple[LockedTask, float]] = {}  # task id → (task, lock expiry)
+        self._held: dict[str, HeldTask] = {}
         self._held_lock = threading.Lock()
+        self._room = threading.Condition(self._held_lock)  # notified as held tasks leave
+        self._task_seconds: float | None = None  # running average of a task's time in a slot
         self._closed = threading.Event()
         # A long poll holds the request open on the engine: the HTTP timeout must outlast it.
         client.session.timeout_s = max(client.session.timeout_s, options.long_poll_ms / 1000 + 10)
@@ -233,18 +258,20 @@ class Worker:
         keeper.start()
         log.info("worker started", extra={"worker_id": self.options.worker_id,
                                           "topics": sorted(self.router.handlers)})
-        failures = 0
+        failures, gathering_since = 0, None
         try:
             while not self._stopping.is_set():
-                free = self._acquire_slots()
-                if not free:
+                if gathering_since is not None:
+                    self._stopping.wait(gathering_since + self._gather_s() - time.monotonic())
+                wanted = self._await_room()
+                if not wanted:
                     continue
                 fetch_started = time.monotonic()  # the engine's locks run from about here
                 try:
-                    tasks = self._fetch(free)
+                    tasks = self._fetch(wanted)
                     failures = 0
+                    gathering_since = time.monotonic() if len(tasks) < wanted else None
                 except EngineError as exc:
-                    self._release(free)
                     if is_conflict(exc):
                         # A fetch that read an appeal's executions while a branch of it ended
                         # (ENGINE-03077): nothing is wrong, fetch again at once.
@@ -255,11 +282,9 @@ class Worker:
                     log.warning("fetch failed, retrying in %.1fs: %s", wait, exc)
                     self._stopping.wait(wait)
                     continue
-                self._release(free - len(tasks))
                 for task in tasks:
                     if self._stopping.is_set():
-                        self._unlock(task)
-                        self._release(1)
+                        self._unlock(task, "unlocked on shutdown")
                     else:
                         self._hold(task, fetch_started)
                         self._pool.submit(self._execute, task)
@@ -270,28 +295,74 @@ class Worker:
         self._stopping.set()
 
     def _shutdown(self) -> None:
-        """Let running handlers finish within their lock; unlock whatever is still held."""
+        """Hand queued tasks back at once, let running handlers finish within their lock, unlock
+        whatever is still held."""
+        for task in self._claim(lambda held: held.started is None):
+            self._unlock(task, "unlocked on shutdown, never started")
         self._pool.shutdown(wait=True, cancel_futures=True)
-        with self._held_lock:
-            leftovers = [task for task, _ in self._held.values()]
-        for task in leftovers:
-            self._unlock(task)
+        for task in self._claim(lambda held: True):
+            self._unlock(task, "unlocked on shutdown")
         self._closed.set()
         log.info("worker stopped", extra={"worker_id": self.options.worker_id})
 
-    # -- slots ---------------------------------------------------------------------------------
-    def _acquire_slots(self) -> int:
-        if not self._slots.acquire(timeout=0.5):
-            return 0
-        free = 1
-        while free < min(self.options.max_tasks, self.options.concurrency) and \
-                self._slots.acquire(blocking=False):
-            free += 1
-        return free
+    # -- the local queue -----------------------------------------------------------------------
+    def _capacity(self) -> int:
+        """How many tasks to hold: `max_tasks`, fewer when the handler slots could not start
+        them all within half the lock (the other half is the margin to report the outcome or
+        extend the lock), but never fewer than fill the slots. A task's time is the running
+        average, or the time the oldest running handler has taken so far if that is longer."""
+        now = time.monotonic()
+        task_seconds = max([self._task_seconds or 0.0, *(
+            now - held.started for held in self._held.values() if held.started is not None)])
+        if not task_seconds:
+            return self.options.max_tasks
+        half_lock_s = min((self._lock_ms(topic) for topic in self.router.handlers),
+                          default=self.options.lock_ms) / 2000
+        within_lock = self.options.concurrency * int(half_lock_s / task_seconds)
+        return min(self.options.max_tasks, max(self.options.concurrency, within_lock))
 
-    def _release(self, count: int) -> None:
-        for _ in range(count):
-            self._slots.release()
+    def _await_room(self) -> int:
+        """How many tasks to fetch now: nothing until half the capacity is free (or nothing is
+        held), so that a busy worker never asks the engine for one task at a time."""
+        with self._room:
+            def room() -> int:
+                capacity = self._capacity()
+                free = capacity - len(self._held)
+                return free if free >= max(1, (capacity + 1) // 2) else 0
+            self._room.wait_for(room, timeout=0.5)
+            return room()
+
+    def _gather_s(self) -> float:
+        """How long to let tasks gather in the engine after a fetch that found few."""
+        return min(GATHER_TASKS * (self._task_seconds or 0.0), self.options.gather_max_ms / 1000)
+
+    def _hold(self, task: LockedTask, locked_at: float) -> None:
+        with self._held_lock:
+            self._held[task.id] = HeldTask(task, locked_at + self._lock_ms(task.topic) / 1000)
+
+    def _start(self, task: LockedTask) -> bool:
+        """Mark `task` running; False when it was handed back while it waited in the queue."""
+        with self._held_lock:
+            held = self._held.get(task.id)
+            if held is not None:
+                held.started = time.monotonic()
+            return held is not None
+
+    def _drop(self, task: LockedTask, slot_seconds: float) -> None:
+        with self._room:
+            self._held.pop(task.id, None)
+            self._task_seconds = slot_seconds if self._task_seconds is None else (
+                (1 - TASK_TIME_WEIGHT) * self._task_seconds + TASK_TIME_WEIGHT * slot_seconds)
+            self._room.notify()
+
+    def _claim(self, which: typing.Callable[[HeldTask], bool]) -> list[LockedTask]:
+        """Take the held tasks `which` selects out of the queue, so that no handler starts them."""
+        with self._room:
+            claimed = [held.task for held in self._held.values() if which(held)]
+            for task in claimed:
+                del self._held[task.id]
+            self._room.notify()
+        return claimed
 
     # -- engine calls --------------------------------------------------------------------------
     def _fetch(self, max_tasks: int) -> list[LockedTask]:
@@ -306,50 +377,52 @@ class Worker:
                               process_definition_keys=self.options.process_definition_keys)
         return self.client.send(request)
 
-    def _lock_ms(self, task: LockedTask) -> int:
-        handler = self.router.handlers.get(task.topic)
+    def _lock_ms(self, topic: str) -> int:
+        handler = self.router.handlers.get(topic)
         return (handler.lock_ms if handler and handler.lock_ms else self.options.lock_ms)
 
-    def _hold(self, task: LockedTask, locked_at: float) -> None:
-        with self._held_lock:
-            self._held[task.id] = (task, locked_at + self._lock_ms(task) / 1000)
-
-    def _drop(self, task: LockedTask) -> None:
-        with self._held_lock:
-            self._held.pop(task.id, None)
-
     def _keep_locks(self) -> None:
-        """Extend the lock of a handler that runs long, before the engine gives its task away."""
+        """At half time of a lock, extend it for a running handler (a busy engine may answer
+        late), and hand a task still waiting in the queue back to the engine: the handlers are
+        slower than the queue was sized for, and another worker may be free."""
         while not self._closed.wait(0.25):
             now = time.monotonic()
-            with self._held_lock:  # extend at half time: a busy engine may answer late
-                due = [task for task, expiry in self._held.values()
-                       if expiry - now < self._lock_ms(task) / 2000]
-            for task in due:
-                lock_ms = self._lock_ms(task)
-                requested = time.monotonic()
-                try:
-                    self.client.send(pycamunda.externaltask.ExtendLock(
-                        self.client.rest_url, id_=task.id, new_duration=lock_ms,
-                        worker_id=self.options.worker_id))
-                except EngineError as exc:
-                    _task_log(task).warning("lock extension failed: %s", exc)
-                    continue
-                with self._held_lock:
-                    if task.id in self._held:
-                        self._held[task.id] = (task, requested + lock_ms / 1000)
-                _task_log(task).info("lock extended by %d ms", lock_ms)
 
-    def _unlock(self, task: LockedTask) -> None:
+            def half_gone(held: HeldTask) -> bool:
+                return held.lock_expiry - now < self._lock_ms(held.task.topic) / 2000
+            for task in self._claim(lambda held: half_gone(held) and held.started is None):
+                self._unlock(task, "handed back: its lock ran short while it waited in the queue")
+            with self._held_lock:
+                due = [held.task for held in self._held.values() if half_gone(held)]
+            for task in due:
+                self._extend_lock(task)
+
+    def _extend_lock(self, task: LockedTask) -> None:
+        lock_ms = self._lock_ms(task.topic)
+        requested = time.monotonic()
+        try:
+            self.client.send(pycamunda.externaltask.ExtendLock(
+                self.client.rest_url, id_=task.id, new_duration=lock_ms,
+                worker_id=self.options.worker_id))
+        except EngineError as exc:
+            _task_log(task).warning("lock extension failed: %s", exc)
+            return
+        with self._held_lock:
+            if task.id in self._held:
+                self._held[task.id].lock_expiry = requested + lock_ms / 1000
+        _task_log(task).info("lock extended by %d ms", lock_ms)
+
+    def _unlock(self, task: LockedTask, reason: str) -> None:
         try:
             self.client.send(pycamunda.externaltask.Unlock(self.client.rest_url, id_=task.id))
-            _task_log(task).info("unlocked on shutdown")
+            _task_log(task).info(reason)
         except EngineError as exc:
             _task_log(task).warning("unlock failed, the lock will expire: %s", exc)
-        self._drop(task)
 
     # -- one task ------------------------------------------------------------------------------
     def _execute(self, task: LockedTask) -> None:
+        if not self._start(task):
+            return
         logger = _task_log(task)
         handler = self.router.handlers[task.topic]
         started = time.monotonic()
@@ -372,8 +445,7 @@ class Worker:
             # The task stays locked until its lock expires; the engine then hands it out again.
             logger.error("could not report the outcome to the engine: %s", exc)
         finally:
-            self._drop(task)
-            self._release(1)
+            self._drop(task, time.monotonic() - started)
 
     def _complete(self, task: LockedTask, variables: dict) -> None:
         request = Complete(self.client.rest_url, id_=task.id, worker_id=self.options.worker_id)

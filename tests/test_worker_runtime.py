@@ -348,3 +348,132 @@ def test_retry_on_conflict_makes_the_call_again_only_for_conflicts():
     with pytest.raises(EngineError, match="ENGINE-03005"):
         retry_on_conflict(failing(CONFLICT_ANSWERS["optimistic locking"]), attempts=3, pause_s=0)
     assert calls == [1, 1, 1]
+
+
+class FetchCountingClient(EngineClient):
+    """The engine client, noting for each fetch-and-lock how many tasks it asked for and got."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fetches: list[tuple[int, int]] = []
+
+    def send(self, request):
+        answer = super().send(request)
+        if type(request).__name__ == "FetchAndLock":
+            self.fetches.append((request.max_tasks, len(answer)))
+        return answer
+
+
+def test_a_backlog_is_fetched_in_batches_and_queued_for_the_handler_slots(
+        engine, settings, start_instance, run_worker):
+    router = TaskRouter()
+    running, most_at_once, done = [], [], []
+    guard = threading.Lock()
+
+    @router.task("test-echo")
+    def echo(title: str):
+        with guard:
+            running.append(title)
+            most_at_once.append(len(running))
+        time.sleep(0.1)
+        with guard:
+            running.remove(title)
+            done.append(title)
+        return {"echoed": title}
+
+    instances = [start_instance("test_echo", {"title": f"积压{index}", "count": 1})
+                 for index in range(12)]
+    client = FetchCountingClient(settings.engine_rest_url, settings.worker_user,
+                                 settings.worker_password)
+    run_worker(router, client, concurrency=2, max_tasks=6)
+    for instance in instances:
+        wait_until(lambda: current_activity(engine, instance["id"]) == "Task_Inspect",
+                   what="every queued task to complete")
+    assert sorted(done) == sorted(f"积压{index}" for index in range(12))
+    assert max(most_at_once) == 2  # the slots work the queue; the rest wait their turn
+    answered = [got for _, got in client.fetches if got]
+    assert answered[0] == 6, client.fetches  # the first fetch locked a whole batch
+    # A busy worker fetches again only once half its queue is free: never a task at a time.
+    assert all(asked >= 3 for asked, _ in client.fetches), client.fetches
+    assert len(answered) <= 12 // 3, client.fetches
+
+
+def test_a_queued_task_whose_lock_runs_short_is_handed_back(
+        engine, start_instance, run_worker, caplog):
+    router = TaskRouter()
+    runs = []
+
+    @router.task("test-echo", lock_ms=2_000)
+    def slow(title: str, task: LockedTask):
+        if not runs:
+            time.sleep(3)  # the first to run outlasts half the lock of the one queued behind it
+        runs.append(task.process_instance_id)
+        return {"echoed": title}
+
+    instances = [start_instance("test_echo", {"title": title, "count": 1})
+                 for title in ("东", "西")]
+    caplog.set_level(logging.INFO, logger="suban.worker")
+    run_worker(router, concurrency=1, max_tasks=2)
+    for instance in instances:
+        wait_until(lambda: current_activity(engine, instance["id"]) == "Task_Inspect",
+                   timeout=30, what="both tasks to complete")
+    # Both were fetched at once; while the first ran past half the lock, the second waited in the
+    # queue and went back to the engine rather than lose its lock unnoticed. Each ran once.
+    handed_back = {record.process_instance_id for record in caplog.records
+                   if record.getMessage().startswith("handed back")}
+    assert handed_back == {runs[1]}
+    assert sorted(runs) == sorted(instance["id"] for instance in instances)
+
+
+def test_sigterm_unlocks_the_queued_tasks_at_once(settings, engine, start_instance, tmp_path):
+    instances = [start_instance("test_echo", {"title": f"排队{index}", "count": 1})
+                 for index in range(3)]
+    started = tmp_path / "handler-started"
+    env = os.environ | settings.to_env() | {"SLOW_WORKER_STARTED": str(started)}
+    process = subprocess.Popen([sys.executable, str(TESTS / "slow_worker.py")], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    wait_until(started.exists, what="the worker's handler to start")
+    tasks = [engine.get("/external-task", processInstanceId=instance["id"])[0]
+             for instance in instances]
+    assert all(task["lockExpirationTime"] for task in tasks)  # one batch: one runs, two queued
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=30)
+    assert process.returncode == 0, output
+    lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    never_started = {line["task_id"] for line in lines
+                     if line["message"] == "unlocked on shutdown, never started"}
+    completed = [line for line in lines if line["message"].startswith("completed")]
+    assert len(completed) == 1 and len(never_started) == 2, output
+    for task in tasks:
+        pending = engine.get("/external-task", processInstanceId=task["processInstanceId"])
+        if task["id"] in never_started:
+            assert pending[0]["lockExpirationTime"] is None
+        else:
+            assert pending == []
+
+
+def test_tasks_arriving_one_by_one_are_gathered_as_long_as_tasks_take(
+        engine, settings, start_instance, run_worker):
+    router = TaskRouter()
+
+    @router.task("test-echo")
+    def echo(title: str):
+        time.sleep(1)  # a task takes 1 s: the worker lets arrivals gather twice that
+        return {"echoed": title}
+
+    client = FetchCountingClient(settings.engine_rest_url, settings.worker_user,
+                                 settings.worker_password)
+    run_worker(router, client, gather_max_ms=3_000, long_poll_ms=10_000)
+    first = start_instance("test_echo", {"title": "先到", "count": 1})
+    wait_until(lambda: current_activity(engine, first["id"]) == "Task_Inspect",
+               what="the first task to complete")
+    instances = []
+    for index in range(3):
+        instances.append(start_instance("test_echo", {"title": f"陆续{index}", "count": 1}))
+        time.sleep(0.2)
+    for instance in instances:
+        wait_until(lambda: current_activity(engine, instance["id"]) == "Task_Inspect",
+                   what="every task to complete")
+    # The idle worker's long poll answers an arrival at once; the next fetch waits as long as
+    # two tasks take and locks the two that came meanwhile together, not one each.
+    assert [got for _, got in client.fetches if got] == [1, 1, 2], client.fetches

@@ -2,6 +2,7 @@
 supervision response periods and the repeated-appeal window, validated as one schema."""
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from marshmallow import Schema, ValidationError, fields, validate, validates
@@ -42,15 +43,35 @@ class RepeatSchema(Schema):
         min=1, max=365, error="应为 1 到 365 天"))
 
 
+class CalendarSchema(Schema):
+    warn_from = fields.String(load_default="11-01", validate=validate.Regexp(
+        r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$", error="应写成 月-日, 如 11-01"),
+        metadata={"label": "从每年几月几日起提醒补充次年节假日", "unit": "月-日"})
+
+    @validates("warn_from")
+    def a_real_day(self, value: str, **_) -> None:
+        month, day = map(int, value.split("-"))
+        if day > (28 if month == 2 else 30 if month in (4, 6, 9, 11) else 31):
+            raise ValidationError(f"{value} 不是有效的日期")
+
+
 class HotlineSettingsSchema(Schema):
     callback = fields.Nested(CallbackSchema, required=True)
     extension = fields.Nested(ExtensionSchema, required=True)
     supervision = fields.Nested(SupervisionSchema, required=True)
     repeat = fields.Nested(RepeatSchema, required=True)
+    # A file written before the setting existed keeps working with the usual date.
+    calendar = fields.Nested(CalendarSchema, load_default=lambda: CalendarSchema().load({}))
 
 
 class HotlineSettingsError(ConfigFileError):
     """hotline.yaml is not valid."""
+
+
+def calendar_warning_starts(settings: dict, year: int) -> dt.date:
+    """The day of `year` from which the console warns that next year's calendar is missing."""
+    month, day = map(int, settings["calendar"]["warn_from"].split("-"))
+    return dt.date(year, month, day)
 
 
 def load_hotline_settings(path: Path | None = None) -> dict:

@@ -277,6 +277,70 @@ class WorkdayCalendar:
         return end_of_day(last_day)
 
 
+# -- the calendar cliff ---------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class Cutoff:
+    """From `first_day` on, counting `working_days` after a day needs the missing year."""
+
+    what: str           # what stops, e.g. "受理的诉求无法计算办结时限"
+    working_days: int
+    first_day: dt.date | None  # None: the year before is missing too, it stops already
+
+    def describe(self) -> str:
+        when = f"{self.first_day.year}年{self.first_day.month}月{self.first_day.day}日起" \
+            if self.first_day else "现在起"
+        return f"{when}{self.what} (按最长 {self.working_days} 个工作日计)"
+
+
+@dataclasses.dataclass(frozen=True)
+class MissingYear:
+    """A year the working-day calendar lacks while deadlines already reach into it."""
+
+    year: int
+    cutoffs: tuple[Cutoff, ...]
+    source: Path
+
+    @property
+    def stops_from(self) -> dt.date | None:
+        """The first day from which any of the counts needs the missing year."""
+        days = [cutoff.first_day for cutoff in self.cutoffs]
+        return None if not days or None in days else min(days)
+
+    def describe(self) -> str:
+        return (f"缺少{self.year}年的法定节假日和调休安排: " + "; ".join(
+            cutoff.describe() for cutoff in self.cutoffs) + "。请在「节假日与调休」中按国务院办公厅"
+            f"的通知录入{self.year}年的放假安排 ({display_path(self.source)})。")
+
+
+def first_day_reaching(calendar: WorkdayCalendar, year: int, working_days: int) -> dt.date | None:
+    """The first day whose `working_days`-th working day after it falls in `year`: the
+    `working_days`-th last working day of the year before (None when that year is missing too)."""
+    if not calendar.covers(year - 1):
+        return None
+    day, found = dt.date(year - 1, 12, 31), 0
+    while True:
+        if calendar.is_working_day(day):
+            found += 1
+            if found == working_days:
+                return day
+        day -= dt.timedelta(days=1)
+
+
+def missing_year(calendar: WorkdayCalendar, today: dt.date, warn_from: dt.date,
+                 limits: dict[str, int]) -> MissingYear | None:
+    """This year when the calendar lacks it; next year from `warn_from` on while it lacks that;
+    else None. `limits`: what a count stops (its description) → its longest working days."""
+    if not calendar.covers(today.year):
+        year = today.year
+    elif today >= warn_from and not calendar.covers(today.year + 1):
+        year = today.year + 1
+    else:
+        return None
+    return MissingYear(year, tuple(Cutoff(what, days, first_day_reaching(calendar, year, days))
+                                   for what, days in limits.items()), calendar.source)
+
+
 def end_of_day(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(23, 59, 59), SHANGHAI)
 

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import requests
 
@@ -52,3 +54,24 @@ def locked_task(variables: dict, process_instance_id: str = "pi-direct",
                       activity_id="Task_Notify", activity_instance_id=activity_instance_id,
                       retries=None, variables=variables, create_time=None, lock_expiration=None,
                       extension_properties={})
+
+
+def console_login(browser, base_url: str, user_id: str, password: str):
+    """A Chromium page logged into the console at `base_url` (1366×768, the county's screens)."""
+    page = browser.new_page(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+    page.goto(f"{base_url}/login")
+    page.get_by_label("用户名").fill(user_id)
+    page.get_by_label("密码").fill(password)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(f"{base_url}/")
+    return page
+
+
+def screenshot(page, tmp_path: Path, name: str) -> Path:
+    """The whole page as a test artifact, copied to data/screenshots/ (git-ignored) to look at."""
+    path = tmp_path / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    kept = REPO_ROOT / "data" / "screenshots"
+    kept.mkdir(parents=True, exist_ok=True)
+    shutil.copy(path, kept / path.name)
+    return path

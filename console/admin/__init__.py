@@ -16,7 +16,7 @@ from console.admin import auth, dmn_table
 from console.admin.files import (FILES, TIME_LIMITS, EditableFile, Refused, fingerprint,
                                  preview_deadlines, save)
 from console.admin.store import AdminStore
-from console.api import api
+from console.api import api, missing_calendar
 from admin_data.environment import Settings
 from external_tasks.deadlines import DIFFICULTIES, KINDS, URGENCIES
 
@@ -113,7 +113,8 @@ def _sample(admin_file: EditableFile, form) -> tuple[dict, dict]:
 
 @admin.get("/")
 def index():
-    return render_template("admin/index.html", files=FILES.values(), audit=store().audit(10))
+    return render_template("admin/index.html", files=FILES.values(), audit=store().audit(10),
+                           missing_calendar=missing_calendar())
 
 
 @admin.route("/files/<name>", methods=["GET", "POST"])

@@ -19,7 +19,7 @@ from flask import (Blueprint, Flask, abort, current_app, flash, redirect, render
                    request, session, url_for)
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
-from console.api import http_refusal
+from console.api import http_refusal, missing_calendar
 from console.api import admin_engine as engine
 from admin_data.directory import ID_PATTERN, LEADERS_GROUP, DIRECTORY
 from admin_data.environment import Settings
@@ -144,7 +144,7 @@ def logout():
 @auth.get("/")
 @flask_login.login_required
 def home():
-    return render_template("admin/home.html")
+    return render_template("admin/home.html", missing_calendar=missing_calendar())
 
 
 @auth.app_errorhandler(403)

@@ -11,26 +11,32 @@ from admin_data.loader import AdminFile, ConfigFileError, load_admin_file
 SUPERVISION_LEVELS = (1, 2, 3)
 
 
-def _working_days(maximum: int) -> fields.Integer:
+def _working_days(maximum: int, label: str = "") -> fields.Integer:
     return fields.Integer(required=True, validate=validate.Range(
-        min=1, max=maximum, error=f"应为 1 到 {maximum} 个工作日"))
+        min=1, max=maximum, error=f"应为 1 到 {maximum} 个工作日"),
+        metadata={"label": label, "unit": "个工作日"})
 
 
 class CallbackSchema(Schema):
-    max_attempts = fields.Integer(required=True, validate=validate.Range(min=1, max=10))
+    max_attempts = fields.Integer(required=True, validate=validate.Range(
+        min=1, max=10, error="应为 1 到 10 次"), metadata={
+        "label": "回访最多尝试次数", "unit": "次", "help": "均未联系上来电人时, 工单按「未回访」办结"})
     retry_interval = fields.String(required=True, validate=validate.Regexp(
-        r"^P(T(\d+H)?(\d+M)?|\d+D)$", error="应为 ISO 8601 时长, 如 PT4H 或 P1D"))
+        r"^P(T(\d+H)?(\d+M)?|\d+D)$", error="应为 ISO 8601 时长, 如 PT4H (4 小时) 或 P1D (1 天)"),
+        metadata={"label": "两次回访间隔", "help": "PT4H 表示 4 小时, PT30M 表示 30 分钟, P1D 表示 1 天"})
 
 
 class ExtensionSchema(Schema):
-    max_working_days = _working_days(30)
+    max_working_days = _working_days(30, "每次延期最多")
     max_requests = fields.Integer(required=True, validate=validate.Range(
-        min=1, max=5, error="应为 1 到 5 次"))
+        min=1, max=5, error="应为 1 到 5 次"), metadata={"label": "每件最多申请延期", "unit": "次"})
 
 
 class SupervisionSchema(Schema):
-    response_working_days = fields.Dict(keys=fields.Integer(), values=_working_days(15),
-                                        required=True)
+    response_working_days = fields.Dict(
+        keys=fields.Integer(), values=_working_days(15), required=True, metadata={
+            "label": "督办单答复时限", "keys": {1: "一级督办 (热线中心)", 2: "二级督办 (县督查考核办)",
+                                           3: "三级督办 (县领导)"}})
 
     @validates("response_working_days")
     def every_level(self, value: dict, **_) -> None:
@@ -40,7 +46,8 @@ class SupervisionSchema(Schema):
 
 class RepeatSchema(Schema):
     window_days = fields.Integer(required=True, validate=validate.Range(
-        min=1, max=365, error="应为 1 到 365 天"))
+        min=1, max=365, error="应为 1 到 365 天"), metadata={
+        "label": "重复件认定期", "unit": "天", "help": "同一号码在此期间内再次来电反映, 记为重复件 (重要件)"})
 
 
 class CalendarSchema(Schema):
@@ -56,12 +63,13 @@ class CalendarSchema(Schema):
 
 
 class HotlineSettingsSchema(Schema):
-    callback = fields.Nested(CallbackSchema, required=True)
-    extension = fields.Nested(ExtensionSchema, required=True)
-    supervision = fields.Nested(SupervisionSchema, required=True)
-    repeat = fields.Nested(RepeatSchema, required=True)
+    callback = fields.Nested(CallbackSchema, required=True, metadata={"label": "回访"})
+    extension = fields.Nested(ExtensionSchema, required=True, metadata={"label": "延期"})
+    supervision = fields.Nested(SupervisionSchema, required=True, metadata={"label": "督办"})
+    repeat = fields.Nested(RepeatSchema, required=True, metadata={"label": "重复件"})
     # A file written before the setting existed keeps working with the usual date.
-    calendar = fields.Nested(CalendarSchema, load_default=lambda: CalendarSchema().load({}))
+    calendar = fields.Nested(CalendarSchema, load_default=lambda: CalendarSchema().load({}),
+                             metadata={"label": "节假日数据提醒"})
 
 
 class HotlineSettingsError(ConfigFileError):

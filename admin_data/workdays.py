@@ -22,10 +22,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
-import yaml
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from admin_data.loader import AdminDataError, AdminFile, ConfigFileError, add_error, display_path, load_admin_file
+from admin_data.loader import (AdminDataError, AdminFile, ConfigFileError, TextDatesLoader,
+                               add_error, display_path, load_admin_file)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -58,23 +58,14 @@ class Day(fields.Date):
         "invalid": "'{input}' 不是有效的日期, 应写成 YYYY-MM-DD (not a valid date)"}
 
 
-class _TextDatesLoader(yaml.SafeLoader):
-    """Leaves dates as text, so that a bad one (2027-13-01) is reported with its entry by the
-    schema instead of failing the whole YAML parse."""
-
-
-_TextDatesLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
-
-
 class DayEntrySchema(Schema):
     """One day (`date`) or a range (`from`, `to`), with the name admins know it by."""
 
-    name = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    date = Day()
-    from_ = Day(data_key="from")
-    to = Day()
+    name = fields.String(required=True, validate=validate.Length(
+        min=1, max=64, error="应为 1 到 64 个字"), metadata={"label": "名称"})
+    date = Day(metadata={"label": "单日"})
+    from_ = Day(data_key="from", metadata={"label": "或 从"})
+    to = Day(metadata={"label": "到 (含)"})
 
     @validates_schema
     def one_day_or_range(self, data, **_):
@@ -95,21 +86,26 @@ class DayEntrySchema(Schema):
 
 class YearSchema(Schema):
     year = fields.Integer(required=True, strict=True, validate=validate.Range(
-        min=2004, max=2100, error="年份应在 {min} 到 {max} 之间"))
+        min=2004, max=2100, error="年份应在 {min} 到 {max} 之间"), metadata={"label": "年份"})
     holidays = fields.List(fields.Nested(DayEntrySchema), required=True,
-                           validate=validate.Length(min=1, error="至少列出一个法定节假日"))
-    workdays = fields.List(fields.Nested(DayEntrySchema), load_default=list)
+                           validate=validate.Length(min=1, error="至少列出一个法定节假日"),
+                           metadata={"label": "放假 (法定节假日, 含连休的周末)", "blank_rows": 3})
+    workdays = fields.List(fields.Nested(DayEntrySchema), load_default=list,
+                           metadata={"label": "调休上班日 (周六或周日)", "blank_rows": 2})
 
 
 class CorrectionsSchema(Schema):
-    holidays = fields.List(fields.Nested(DayEntrySchema), load_default=list)
-    workdays = fields.List(fields.Nested(DayEntrySchema), load_default=list)
+    holidays = fields.List(fields.Nested(DayEntrySchema), load_default=list,
+                           metadata={"label": "改为休息日"})
+    workdays = fields.List(fields.Nested(DayEntrySchema), load_default=list,
+                           metadata={"label": "改为工作日"})
 
 
 class HolidayFileSchema(Schema):
-    years = fields.List(fields.Nested(YearSchema), load_default=list)
+    years = fields.List(fields.Nested(YearSchema), load_default=list, metadata={
+        "label": "按年录入的放假安排 (国务院办公厅通知)"})
     corrections = fields.Nested(CorrectionsSchema, load_default=lambda: {
-        "holidays": [], "workdays": []})
+        "holidays": [], "workdays": []}, metadata={"label": "个别日期更正 (优先于以上各项)"})
 
     @validates_schema
     def check_days(self, data, **_):
@@ -202,7 +198,7 @@ def load_overrides(path: Path | None = None) -> HolidayOverrides:
     path = path or HOLIDAYS.path()
     if not path.exists():
         return HolidayOverrides.empty(path)
-    data = load_admin_file(path, HolidayFileSchema(), HolidayFileError, yaml_loader=_TextDatesLoader)
+    data = load_admin_file(path, HolidayFileSchema(), HolidayFileError, yaml_loader=TextDatesLoader)
     years = {}
     for year in data["years"]:
         years[year["year"]] = (

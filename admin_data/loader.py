@@ -111,7 +111,9 @@ def add_error(errors: dict, path: tuple, message: str) -> None:
     node = errors
     for step in path[:-1]:
         node = node.setdefault(step, {})
-    node.setdefault(path[-1], []).append(message)
+    held = node.setdefault(path[-1], [])
+    # A list whose entries have errors already holds a mapping: its own go under "_schema".
+    (held.setdefault("_schema", []) if isinstance(held, dict) else held).append(message)
 
 
 def load_admin_file(path: Path, schema: Schema, error_type: type[ConfigFileError] = ConfigFileError,

@@ -176,3 +176,27 @@ def test_the_second_of_two_concurrent_saves_is_refused_with_a_diff_and_nothing_l
     assert (saved["repeat"]["window_days"], saved["callback"]["max_attempts"]) == (45, 5)
     first.context.close()
     second.context.close()
+
+
+def test_a_place_added_to_a_township_routes_the_next_appeal_there(
+        settings, browser, appeals, restore_config, tmp_path):
+    path = settings.config_dir / "gazetteer.yaml"
+    before = path.read_bytes()
+    page = admin_page(browser, settings, "/admin/files/gazetteer")
+    jinping = next(index for index in range(60) if page.locator(
+        f"#field-townships-{index}-unit").input_value() == "jinping")
+    page.locator("#field-townships-0-unit").fill("nosuchunit")
+    save(page, "测试新增村庄")
+    assert "单位目录中没有单位 'nosuchunit'" in field(page, "townships-0-unit").inner_text()
+    assert path.read_bytes() == before
+    screenshot(page, tmp_path, "editor-gazetteer-invalid")
+
+    page.locator("#field-townships-0-unit").fill("fengcheng")
+    page.locator(f"#field-townships-{jinping}-places").fill("测试新村庄")
+    save(page, "测试新增村庄")
+    assert "已保存为版本" in page.locator(".flash").inner_text()
+    page.context.close()
+
+    number = appeals.submit(township=None, address="测试新村庄5号")
+    lead = wait_until(lambda: appeals.status(number).get("leadUnit"), what="the dispatch")
+    assert lead == "jinping"

@@ -127,7 +127,7 @@ class StructuredFormSchema(ReasonSchema):
 def _structured_editor(admin_file: EditableFile):
     """The file as a form of its schema's fields; each error shown next to its field, and the
     file written only when the whole of it is valid."""
-    schema = admin_file.schema
+    schema = admin_file.schema(settings())
     current = admin_file.path(settings()).read_bytes()
     text = current.decode("utf-8")
     page = {"admin_file": admin_file, "versions": store().versions(admin_file.name),

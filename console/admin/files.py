@@ -23,7 +23,7 @@ from admin_data.assessment import load_assessment_config
 from admin_data.directory import Directory, DirectoryError, load_directory
 from admin_data.duty_roster import duty_leader_at, load_roster
 from admin_data.environment import Settings
-from admin_data.gazetteer import load_gazetteer
+from admin_data.gazetteer import GazetteerSchema, load_gazetteer
 from admin_data.hotline import HotlineSettingsSchema, load_hotline_settings
 from admin_data.loader import AdminDataError, ConfigFileError
 from admin_data.notifications import LEADER_FIELDS
@@ -79,8 +79,9 @@ class EditableFile:
     preview: typing.Callable[[typing.Any, typing.Any, dict, Settings], Rows] | None = None
     #: (new data, settings) → a note for the admin; raises Refused to undo the save.
     after_save: typing.Callable[[typing.Any, Settings], str] | None = None
-    #: The file's schema (admin_data's own): the structured editor's fields; None: YAML only.
-    schema: Schema | None = None
+    #: settings → the file's schema (admin_data's own): the structured editor's fields; None:
+    #: the file is edited as YAML only.
+    schema: typing.Callable[[Settings], Schema] | None = None
     #: (loaded data, the request's arguments) → what the editor shows above the form.
     overview: typing.Callable[[typing.Any, typing.Mapping[str, str]], dict] | None = None
 
@@ -408,7 +409,8 @@ TAXONOMY = EditableFile(
 GAZETTEER = EditableFile(
     "gazetteer", "地名表 (属地判断)", "乡镇 (街道) 的名称和下辖村 (社区) 名, 派单时据此从地址判断属地。",
     _config("gazetteer.yaml"), lambda path, settings: load_gazetteer(path, _directory(settings)),
-    sample=ROUTING_SAMPLE, preview=_gazetteer_preview)
+    sample=ROUTING_SAMPLE, preview=_gazetteer_preview,
+    schema=lambda settings: GazetteerSchema(_directory(settings)))
 HOLIDAYS = EditableFile(
     "holidays", "节假日与调休", "国务院办公厅公布次年放假安排后, 按通知原文录入该年的放假日期和调休上班日, "
     "核对日历后保存; 个别日期可单独更正。",
@@ -417,7 +419,8 @@ HOLIDAYS = EditableFile(
                                       metadata={"label": "受理日期"}),
             "workingDays": fields.Integer(load_default=10, validate=validate.Range(min=1, max=60),
                                           metadata={"label": "工作日数"})},
-    preview=_holiday_preview, schema=HolidayFileSchema(), overview=_holiday_overview)
+    preview=_holiday_preview, schema=lambda settings: HolidayFileSchema(),
+    overview=_holiday_overview)
 DUTY_ROSTER = EditableFile(
     "duty_roster", "领导坐班表", "县四套班子领导接听热线的日期和时段。",
     _config("duty_roster.yaml"), lambda path, settings: load_roster(path, _directory(settings)),
@@ -444,11 +447,11 @@ TIME_LIMITS = EditableFile(
 HOTLINE = EditableFile(
     "hotline", "热线设置", "回访次数与间隔、延期上限、各级督办的答复时限、重复件认定期、节假日数据提醒日。",
     _config("hotline.yaml"), lambda path, settings: load_hotline_settings(path),
-    preview=_settings_preview, schema=HotlineSettingsSchema())
+    preview=_settings_preview, schema=lambda settings: HotlineSettingsSchema())
 SCOPE_RULES = EditableFile(
     "scope_rules", "受理范围规则", "紧急事项 (转接 110/119/120/122) 与不予受理事项: 命中短语、告知来电人的原因和去向。",
     _config("scope_rules.yaml"), lambda path, settings: load_scope_rules(path),
-    sample=SCOPE_SAMPLE, preview=_scope_preview, schema=ScopeRulesSchema())
+    sample=SCOPE_SAMPLE, preview=_scope_preview, schema=lambda settings: ScopeRulesSchema())
 
 FILES = {admin_file.name: admin_file for admin_file in (
     DIRECTORY, TAXONOMY, GAZETTEER, TIME_LIMITS, HOLIDAYS, DUTY_ROSTER, NOTIFICATIONS, RISK_WORDS,

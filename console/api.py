@@ -191,7 +191,7 @@ def health():
         "ready": missing is None, "missingYear": missing and missing.year,
         "stopsFrom": missing and missing.stops_from,
         "message": missing.describe() if missing else "工作日日历齐全",
-        "editor": url_for("admin.edit_file", name="holidays")}}
+        "editor": url_for("admin.edit_file", name="holidays", year=missing and missing.year)}}
 
 
 @api.get("/units")

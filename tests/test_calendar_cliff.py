@@ -87,7 +87,7 @@ def test_health_warns_from_the_warning_day_and_clears_when_the_year_is_entered(
     assert warning["ready"] is False and warning["missingYear"] == 2027
     assert warning["stopsFrom"] == "2026-12-11"  # the deployed table's 15 working days
     assert "2026年12月11日起受理的诉求无法计算办理时限" in warning["message"]
-    assert warning["editor"] == "/admin/files/holidays"
+    assert warning["editor"] == "/admin/files/holidays?year=2027"
     assert "缺少 2027 年 — 缺少2027年" in calendar_state(settings, NOVEMBER)
 
     hotline = HOTLINE.path(settings.config_dir)
@@ -109,9 +109,15 @@ def test_the_home_page_warns_the_admin_and_links_to_the_holiday_editor(
     assert "2026年12月11日起受理的诉求无法计算办理时限" in warning.inner_text()
     screenshot(page, tmp_path, "calendar-warning-home")
     warning.get_by_role("link", name="录入2027年放假安排").click()
-    page.wait_for_url(f"{base}/admin/files/holidays")
+    page.wait_for_url(f"{base}/admin/files/holidays?year=2027")
+    assert "尚无 2027 年的节假日数据" in page.locator("#year-view").inner_text()
 
-    HOLIDAYS.path(settings.config_dir).write_text(YEAR_2027, "utf-8")
+    page.locator("#field-years-0-year").fill("2027")
+    page.locator("#field-years-0-holidays-0-name").fill("测试假日")  # test data, not the notice
+    page.locator("#field-years-0-holidays-0-date").fill("2027-01-01")
+    page.locator("#reason").fill("录入测试年份")
+    page.get_by_role("button", name="保存").click()
+    assert "已保存为版本" in page.locator(".flash").inner_text()
     page.goto(f"{base}/")
     assert page.locator("#calendar-warning").count() == 0
     screenshot(page, tmp_path, "calendar-warning-cleared")

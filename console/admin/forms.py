@@ -144,7 +144,7 @@ class Input:
     maximum: int | None = None
     choices: list[tuple[str, str]] = dataclasses.field(default_factory=list)
     children: list["Input"] = dataclasses.field(default_factory=list)
-    rows: list[list["Input"]] = dataclasses.field(default_factory=list)
+    rows: list["Input"] = dataclasses.field(default_factory=list)  # the entries of a list
     errors: list[str] = dataclasses.field(default_factory=list)
 
     @property

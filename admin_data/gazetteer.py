@@ -31,17 +31,22 @@ FULL_NAME, PLACE_NAME, SHORT_NAME = 1, 2, 3  # precedence when an address holds 
 
 
 class TownshipEntrySchema(Schema):
-    unit = fields.String(required=True, **UNIT_ID)
+    unit = fields.String(required=True, **UNIT_ID, metadata={
+        "label": "乡镇 (街道) 单位编号", "help": "单位目录中的编号, 如 fengcheng"})
     names = fields.List(fields.String(validate=validate.Length(min=2, error="地名至少两个字")),
-                        required=True, validate=validate.Length(min=1, error="至少写乡镇全称"))
+                        required=True, validate=validate.Length(min=1, error="至少写乡镇全称"),
+                        metadata={"label": "名称", "help": "每行一个; 第一行为全称, 其后为简称"})
     places = fields.List(fields.String(validate=validate.Length(min=2, error="地名至少两个字")),
-                         load_default=list)
+                         load_default=list, metadata={
+                             "label": "下辖村 (社区) 与地名", "help": "每行一个; 地址中出现即判为本乡镇"})
 
 
 class GazetteerSchema(Schema):
-    ambiguous_names = fields.List(fields.String(), load_default=list)
+    ambiguous_names = fields.List(fields.String(), load_default=list, metadata={
+        "label": "不据以判断属地的地名", "help": "每行一个; 多个乡镇都有的地名"})
     townships = fields.List(fields.Nested(TownshipEntrySchema), required=True,
-                            validate=validate.Length(min=1))
+                            validate=validate.Length(min=1, error="至少要有一个乡镇"),
+                            metadata={"label": "乡镇 (街道)"})
 
     def __init__(self, directory: Directory, **kwargs):
         super().__init__(**kwargs)

@@ -2,6 +2,7 @@
 supervision response periods and the repeated-appeal window, validated as one schema."""
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from marshmallow import Schema, ValidationError, fields, validate, validates
@@ -10,26 +11,32 @@ from admin_data.loader import AdminFile, ConfigFileError, load_admin_file
 SUPERVISION_LEVELS = (1, 2, 3)
 
 
-def _working_days(maximum: int) -> fields.Integer:
+def _working_days(maximum: int, label: str = "") -> fields.Integer:
     return fields.Integer(required=True, validate=validate.Range(
-        min=1, max=maximum, error=f"应为 1 到 {maximum} 个工作日"))
+        min=1, max=maximum, error=f"应为 1 到 {maximum} 个工作日"),
+        metadata={"label": label, "unit": "个工作日"})
 
 
 class CallbackSchema(Schema):
-    max_attempts = fields.Integer(required=True, validate=validate.Range(min=1, max=10))
+    max_attempts = fields.Integer(required=True, validate=validate.Range(
+        min=1, max=10, error="应为 1 到 10 次"), metadata={
+        "label": "回访最多尝试次数", "unit": "次", "help": "均未联系上来电人时, 工单按「未回访」办结"})
     retry_interval = fields.String(required=True, validate=validate.Regexp(
-        r"^P(T(\d+H)?(\d+M)?|\d+D)$", error="应为 ISO 8601 时长, 如 PT4H 或 P1D"))
+        r"^P(T(\d+H)?(\d+M)?|\d+D)$", error="应为 ISO 8601 时长, 如 PT4H (4 小时) 或 P1D (1 天)"),
+        metadata={"label": "两次回访间隔", "help": "PT4H 表示 4 小时, PT30M 表示 30 分钟, P1D 表示 1 天"})
 
 
 class ExtensionSchema(Schema):
-    max_working_days = _working_days(30)
+    max_working_days = _working_days(30, "每次延期最多")
     max_requests = fields.Integer(required=True, validate=validate.Range(
-        min=1, max=5, error="应为 1 到 5 次"))
+        min=1, max=5, error="应为 1 到 5 次"), metadata={"label": "每件最多申请延期", "unit": "次"})
 
 
 class SupervisionSchema(Schema):
-    response_working_days = fields.Dict(keys=fields.Integer(), values=_working_days(15),
-                                        required=True)
+    response_working_days = fields.Dict(
+        keys=fields.Integer(), values=_working_days(15), required=True, metadata={
+            "label": "督办单答复时限", "keys": {1: "一级督办 (热线中心)", 2: "二级督办 (县督查考核办)",
+                                           3: "三级督办 (县领导)"}})
 
     @validates("response_working_days")
     def every_level(self, value: dict, **_) -> None:
@@ -39,18 +46,40 @@ class SupervisionSchema(Schema):
 
 class RepeatSchema(Schema):
     window_days = fields.Integer(required=True, validate=validate.Range(
-        min=1, max=365, error="应为 1 到 365 天"))
+        min=1, max=365, error="应为 1 到 365 天"), metadata={
+        "label": "重复件认定期", "unit": "天", "help": "同一号码在此期间内再次来电反映, 记为重复件 (重要件)"})
+
+
+class CalendarSchema(Schema):
+    warn_from = fields.String(load_default="11-01", validate=validate.Regexp(
+        r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$", error="应写成 月-日, 如 11-01"),
+        metadata={"label": "从每年几月几日起提醒补充次年节假日", "unit": "月-日"})
+
+    @validates("warn_from")
+    def a_real_day(self, value: str, **_) -> None:
+        month, day = map(int, value.split("-"))
+        if day > (28 if month == 2 else 30 if month in (4, 6, 9, 11) else 31):
+            raise ValidationError(f"{value} 不是有效的日期")
 
 
 class HotlineSettingsSchema(Schema):
-    callback = fields.Nested(CallbackSchema, required=True)
-    extension = fields.Nested(ExtensionSchema, required=True)
-    supervision = fields.Nested(SupervisionSchema, required=True)
-    repeat = fields.Nested(RepeatSchema, required=True)
+    callback = fields.Nested(CallbackSchema, required=True, metadata={"label": "回访"})
+    extension = fields.Nested(ExtensionSchema, required=True, metadata={"label": "延期"})
+    supervision = fields.Nested(SupervisionSchema, required=True, metadata={"label": "督办"})
+    repeat = fields.Nested(RepeatSchema, required=True, metadata={"label": "重复件"})
+    # A file written before the setting existed keeps working with the usual date.
+    calendar = fields.Nested(CalendarSchema, load_default=lambda: CalendarSchema().load({}),
+                             metadata={"label": "节假日数据提醒"})
 
 
 class HotlineSettingsError(ConfigFileError):
     """hotline.yaml is not valid."""
+
+
+def calendar_warning_starts(settings: dict, year: int) -> dt.date:
+    """The day of `year` from which the console warns that next year's calendar is missing."""
+    month, day = map(int, settings["calendar"]["warn_from"].split("-"))
+    return dt.date(year, month, day)
 
 
 def load_hotline_settings(path: Path | None = None) -> dict:

@@ -63,9 +63,13 @@ _MESSAGES_IN_CHINESE = {
 }
 
 
-def _in_chinese(message: str) -> str:
+def in_chinese(message: str, *, with_original: bool = True) -> str:
+    """marshmallow's message in Chinese, the original after it for searching (a form shows the
+    Chinese alone)."""
     chinese = _MESSAGES_IN_CHINESE.get(message)
-    return f"{chinese} ({message})" if chinese else message
+    if not chinese:
+        return message
+    return f"{chinese} ({message})" if with_original else chinese
 
 
 def _entry_label(entry: typing.Any) -> str:
@@ -86,7 +90,7 @@ def describe_errors(messages: typing.Any, raw: typing.Any, path: str = "") -> li
     if not isinstance(messages, dict):
         items = messages if isinstance(messages, list) else [messages]
         where = path.lstrip(".") or "文件"
-        return [f"{where}: {_in_chinese(str(message))}" for message in items]
+        return [f"{where}: {in_chinese(str(message))}" for message in items]
     lines = []
     for key, value in messages.items():
         if key in ("_schema", "key", "value"):
@@ -107,7 +111,9 @@ def add_error(errors: dict, path: tuple, message: str) -> None:
     node = errors
     for step in path[:-1]:
         node = node.setdefault(step, {})
-    node.setdefault(path[-1], []).append(message)
+    held = node.setdefault(path[-1], [])
+    # A list whose entries have errors already holds a mapping: its own go under "_schema".
+    (held.setdefault("_schema", []) if isinstance(held, dict) else held).append(message)
 
 
 def load_admin_file(path: Path, schema: Schema, error_type: type[ConfigFileError] = ConfigFileError,
@@ -185,3 +191,69 @@ class _Cache:
 
 
 _CACHE = _Cache()
+
+
+# -- an editor's data ↔ the file's text ---------------------------------------------------------
+
+class TextDatesLoader(yaml.SafeLoader):
+    """Leaves dates as text, so that a bad one (2027-13-01) is reported with its entry by the
+    schema instead of failing the whole YAML parse."""
+
+
+TextDatesLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+
+
+def raw_data(text: str) -> dict:
+    """A file's data as written, before its schema (dates left as text), for an editor's form;
+    ConfigFileError when the text is no YAML mapping."""
+    try:
+        data = yaml.load(text, Loader=TextDatesLoader)
+    except yaml.YAMLError as exc:
+        raise ConfigFileError(f"不是有效的 YAML: {exc}") from None
+    if data is not None and not isinstance(data, dict):
+        raise ConfigFileError("顶层应为“项: 值”的映射")
+    return data or {}
+
+
+class _Entry(dict):
+    """A short entry of a list, written on one line ({name: 元旦, date: 2027-01-01}) as admins
+    write it."""
+
+
+def _entries_marked(data: typing.Any, in_list: bool = False) -> typing.Any:
+    if isinstance(data, dict):
+        marked = {key: _entries_marked(value) for key, value in data.items()}
+        flat = all(not isinstance(value, (dict, list)) for value in marked.values())
+        return _Entry(marked) if in_list and flat and len(str(marked)) < 100 else marked
+    if isinstance(data, list):
+        return [_entries_marked(item, in_list=True) for item in data]
+    return data
+
+
+class _EditorDumper(yaml.SafeDumper):
+    pass
+
+
+_EditorDumper.add_representer(_Entry, lambda dumper, data: dumper.represent_mapping(
+    "tag:yaml.org,2002:map", data.items(), flow_style=True))
+_EditorDumper.add_representer(dict, lambda dumper, data: dumper.represent_mapping(
+    "tag:yaml.org,2002:map", data.items(), flow_style=False))
+
+
+def header_of(content: str) -> str:
+    """The comment block at the top of a file: kept when the editor writes the file anew."""
+    lines = []
+    for line in content.splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            break
+        lines.append(line)
+    return "\n".join(lines).rstrip() + "\n\n" if any(lines) else ""
+
+
+def file_content(header: str, data: dict) -> bytes:
+    """The file an editor writes: the header comments, then the data."""
+    body = yaml.dump(_entries_marked(data), Dumper=_EditorDumper, allow_unicode=True,
+                     sort_keys=False, width=100)
+    return (header + body).encode("utf-8")

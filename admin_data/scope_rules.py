@@ -28,18 +28,27 @@ _pattern_list = dict(cls_or_instance=fields.String(validate=[
 
 class MatterSchema(Schema):
     code = fields.String(required=True, validate=validate.Regexp(
-        r"^[a-z][a-z0-9]*$", error="只能使用小写英文字母和数字，以字母开头 (lower-case letters and digits)"))
-    name = fields.String(required=True, validate=validate.Length(min=1, max=32))
+        r"^[a-z][a-z0-9]*$", error="只能使用小写英文字母和数字，以字母开头 (lower-case letters and digits)"),
+        metadata={"label": "编码", "help": "写入流程变量 scopeMatters, 定下后不要改"})
+    name = fields.String(required=True, validate=validate.Length(
+        min=1, max=32, error="应为 1 到 32 个字"), metadata={"label": "名称"})
     kind = fields.String(required=True, validate=validate.OneOf(
-        [EMERGENCY, EXCLUDED], error="应为 emergency（紧急转接）或 excluded（不予受理）"))
+        [EMERGENCY, EXCLUDED], error="应为 emergency（紧急转接）或 excluded（不予受理）"),
+        metadata={"label": "类别", "choices": {EMERGENCY: "紧急事项 (立即转接)",
+                                               EXCLUDED: "不予受理事项"}})
     transfer_to = fields.String(load_default=None, validate=validate.Regexp(
-        r"^\d{3,5}$", error="应为转接号码，如 110"))
-    answerable_inquiry = fields.Boolean(load_default=False)
+        r"^\d{3,5}$", error="应为转接号码，如 110"), metadata={"label": "转接号码 (仅紧急事项)"})
+    answerable_inquiry = fields.Boolean(load_default=False, metadata={
+        "label": "程序性咨询不标记", "help": "是: 只问怎么申请、去哪里办的句子不标记, 热线当场告知去向"})
     patterns = fields.List(**_pattern_list, required=True, validate=validate.Length(
-        min=1, error="至少要有一条命中条件"))
-    negative_patterns = fields.List(**_pattern_list, load_default=list)
-    reason = fields.String(required=True, validate=validate.Length(min=1))
-    referral = fields.String(required=True, validate=validate.Length(min=1))
+        min=1, error="至少要有一条命中条件"), metadata={
+        "label": "命中短语", "help": "每行一条 (正则表达式); 同一句中出现任一条即命中"})
+    negative_patterns = fields.List(**_pattern_list, load_default=list, metadata={
+        "label": "排除短语", "help": "每行一条; 与命中短语出现在同一句时, 该句不算命中"})
+    reason = fields.String(required=True, validate=validate.Length(min=1, error="不能为空"),
+                           metadata={"label": "告知来电人的原因", "multiline": True})
+    referral = fields.String(required=True, validate=validate.Length(min=1, error="不能为空"),
+                             metadata={"label": "建议的办理途径", "multiline": True})
 
     @validates_schema
     def check_kind_fields(self, data, **_):
@@ -52,12 +61,16 @@ class MatterSchema(Schema):
 
 
 class ScopeRulesSchema(Schema):
-    inquiry_patterns = fields.List(**_pattern_list, required=True)
-    asking_patterns = fields.List(**_pattern_list, required=True)
-    in_procedure_patterns = fields.List(**_pattern_list, required=True)
-    not_current_patterns = fields.List(**_pattern_list, required=True)
-    matters = fields.List(fields.Nested(MatterSchema), required=True,
-                          validate=validate.Length(min=1))
+    inquiry_patterns = fields.List(**_pattern_list, required=True, metadata={
+        "label": "程序性咨询的问法", "help": "每行一条, 如 如何、去哪里办"})
+    asking_patterns = fields.List(**_pattern_list, required=True, metadata={
+        "label": "问询词", "help": "每行一条, 如 咨询、请问"})
+    in_procedure_patterns = fields.List(**_pattern_list, required=True, metadata={
+        "label": "已在程序中的说法", "help": "每行一条; 句中出现时即使是问句也标记"})
+    not_current_patterns = fields.List(**_pattern_list, required=True, metadata={
+        "label": "非正在发生的说法", "help": "每行一条; 句中出现时不作紧急转接 (过去的事或隐患)"})
+    matters = fields.List(fields.Nested(MatterSchema), required=True, validate=validate.Length(
+        min=1, error="至少要有一项"), metadata={"label": "紧急事项与不予受理事项"})
 
     @validates_schema
     def check_unique_codes(self, data, **_):

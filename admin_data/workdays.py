@@ -22,10 +22,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
-import yaml
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from admin_data.loader import AdminDataError, AdminFile, ConfigFileError, add_error, display_path, load_admin_file
+from admin_data.loader import (AdminDataError, AdminFile, ConfigFileError, TextDatesLoader,
+                               add_error, display_path, load_admin_file)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -58,23 +58,14 @@ class Day(fields.Date):
         "invalid": "'{input}' 不是有效的日期, 应写成 YYYY-MM-DD (not a valid date)"}
 
 
-class _TextDatesLoader(yaml.SafeLoader):
-    """Leaves dates as text, so that a bad one (2027-13-01) is reported with its entry by the
-    schema instead of failing the whole YAML parse."""
-
-
-_TextDatesLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
-
-
 class DayEntrySchema(Schema):
     """One day (`date`) or a range (`from`, `to`), with the name admins know it by."""
 
-    name = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    date = Day()
-    from_ = Day(data_key="from")
-    to = Day()
+    name = fields.String(required=True, validate=validate.Length(
+        min=1, max=64, error="应为 1 到 64 个字"), metadata={"label": "名称"})
+    date = Day(metadata={"label": "单日"})
+    from_ = Day(data_key="from", metadata={"label": "或 从"})
+    to = Day(metadata={"label": "到 (含)"})
 
     @validates_schema
     def one_day_or_range(self, data, **_):
@@ -95,21 +86,26 @@ class DayEntrySchema(Schema):
 
 class YearSchema(Schema):
     year = fields.Integer(required=True, strict=True, validate=validate.Range(
-        min=2004, max=2100, error="年份应在 {min} 到 {max} 之间"))
+        min=2004, max=2100, error="年份应在 {min} 到 {max} 之间"), metadata={"label": "年份"})
     holidays = fields.List(fields.Nested(DayEntrySchema), required=True,
-                           validate=validate.Length(min=1, error="至少列出一个法定节假日"))
-    workdays = fields.List(fields.Nested(DayEntrySchema), load_default=list)
+                           validate=validate.Length(min=1, error="至少列出一个法定节假日"),
+                           metadata={"label": "放假 (法定节假日, 含连休的周末)", "blank_rows": 3})
+    workdays = fields.List(fields.Nested(DayEntrySchema), load_default=list,
+                           metadata={"label": "调休上班日 (周六或周日)", "blank_rows": 2})
 
 
 class CorrectionsSchema(Schema):
-    holidays = fields.List(fields.Nested(DayEntrySchema), load_default=list)
-    workdays = fields.List(fields.Nested(DayEntrySchema), load_default=list)
+    holidays = fields.List(fields.Nested(DayEntrySchema), load_default=list,
+                           metadata={"label": "改为休息日"})
+    workdays = fields.List(fields.Nested(DayEntrySchema), load_default=list,
+                           metadata={"label": "改为工作日"})
 
 
 class HolidayFileSchema(Schema):
-    years = fields.List(fields.Nested(YearSchema), load_default=list)
+    years = fields.List(fields.Nested(YearSchema), load_default=list, metadata={
+        "label": "按年录入的放假安排 (国务院办公厅通知)"})
     corrections = fields.Nested(CorrectionsSchema, load_default=lambda: {
-        "holidays": [], "workdays": []})
+        "holidays": [], "workdays": []}, metadata={"label": "个别日期更正 (优先于以上各项)"})
 
     @validates_schema
     def check_days(self, data, **_):
@@ -202,7 +198,7 @@ def load_overrides(path: Path | None = None) -> HolidayOverrides:
     path = path or HOLIDAYS.path()
     if not path.exists():
         return HolidayOverrides.empty(path)
-    data = load_admin_file(path, HolidayFileSchema(), HolidayFileError, yaml_loader=_TextDatesLoader)
+    data = load_admin_file(path, HolidayFileSchema(), HolidayFileError, yaml_loader=TextDatesLoader)
     years = {}
     for year in data["years"]:
         years[year["year"]] = (
@@ -275,6 +271,70 @@ class WorkdayCalendar:
         """23:59:59 Asia/Shanghai on the `count`-th working day after the day of `start`."""
         last_day = self.nth_working_day_after(shanghai(start).date(), count)
         return end_of_day(last_day)
+
+
+# -- the calendar cliff ---------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class Cutoff:
+    """From `first_day` on, counting `working_days` after a day needs the missing year."""
+
+    what: str           # what stops, e.g. "受理的诉求无法计算办结时限"
+    working_days: int
+    first_day: dt.date | None  # None: the year before is missing too, it stops already
+
+    def describe(self) -> str:
+        when = f"{self.first_day.year}年{self.first_day.month}月{self.first_day.day}日起" \
+            if self.first_day else "现在起"
+        return f"{when}{self.what} (按最长 {self.working_days} 个工作日计)"
+
+
+@dataclasses.dataclass(frozen=True)
+class MissingYear:
+    """A year the working-day calendar lacks while deadlines already reach into it."""
+
+    year: int
+    cutoffs: tuple[Cutoff, ...]
+    source: Path
+
+    @property
+    def stops_from(self) -> dt.date | None:
+        """The first day from which any of the counts needs the missing year."""
+        days = [cutoff.first_day for cutoff in self.cutoffs]
+        return None if not days or None in days else min(days)
+
+    def describe(self) -> str:
+        return (f"缺少{self.year}年的法定节假日和调休安排: " + "; ".join(
+            cutoff.describe() for cutoff in self.cutoffs) + "。请在「节假日与调休」中按国务院办公厅"
+            f"的通知录入{self.year}年的放假安排 ({display_path(self.source)})。")
+
+
+def first_day_reaching(calendar: WorkdayCalendar, year: int, working_days: int) -> dt.date | None:
+    """The first day whose `working_days`-th working day after it falls in `year`: the
+    `working_days`-th last working day of the year before (None when that year is missing too)."""
+    if not calendar.covers(year - 1):
+        return None
+    day, found = dt.date(year - 1, 12, 31), 0
+    while True:
+        if calendar.is_working_day(day):
+            found += 1
+            if found == working_days:
+                return day
+        day -= dt.timedelta(days=1)
+
+
+def missing_year(calendar: WorkdayCalendar, today: dt.date, warn_from: dt.date,
+                 limits: dict[str, int]) -> MissingYear | None:
+    """This year when the calendar lacks it; next year from `warn_from` on while it lacks that;
+    else None. `limits`: what a count stops (its description) → its longest working days."""
+    if not calendar.covers(today.year):
+        year = today.year
+    elif today >= warn_from and not calendar.covers(today.year + 1):
+        year = today.year + 1
+    else:
+        return None
+    return MissingYear(year, tuple(Cutoff(what, days, first_day_reaching(calendar, year, days))
+                                   for what, days in limits.items()), calendar.source)
 
 
 def end_of_day(day: dt.date) -> dt.datetime:

@@ -2,12 +2,15 @@
 too): bring the stack up and down, deploy, sync the directory, run workers and console."""
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import sys
 
 from admin_data.directory import load_directory
 from admin_data.environment import DEMO_API_TOKEN, DEMO_PASSWORD, REPO_ROOT, Settings
+from admin_data.workdays import SHANGHAI
+from external_tasks.calendar_check import missing_calendar_year
 from deploy import stack
 from deploy.directory_sync import DirectorySync
 from external_tasks.camunda import EngineClient, EngineError
@@ -71,7 +74,15 @@ def status(settings: Settings) -> int:
         pid = f" (pid {process.pid})" if process else ""
         print(f"{item.title:24} {state}{pid}")
     print(f"{'data folder':24} {settings.data_dir}")
+    print(f"{'working-day calendar':24} {calendar_state(settings)}")
     return 0 if running == len(stack.COMPONENTS) else 3
+
+
+def calendar_state(settings: Settings, today: dt.date | None = None) -> str:
+    """Whether the holiday data covers the years deadlines reach into (the console's warning)."""
+    missing = missing_calendar_year(EngineClient.as_admin(settings),
+                                    today or dt.datetime.now(SHANGHAI).date(), settings.config_dir)
+    return f"缺少 {missing.year} 年 — {missing.describe()}" if missing else "ok"
 
 
 def print_summary(settings: Settings) -> None:

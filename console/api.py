@@ -9,17 +9,21 @@ import typing
 import flask_login
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
-from flask import Blueprint, Flask, current_app, g, jsonify, request
+from flask import Blueprint, Flask, current_app, g, jsonify, request, url_for
 from flask_wtf.csrf import validate_csrf
 from marshmallow import Schema, ValidationError, fields
 from werkzeug.exceptions import BadRequest, HTTPException
 from wtforms.validators import ValidationError as WTFormsValidationError
 
+import datetime as dt
+
 from admin_data.directory import UNIT_KINDS, DIRECTORY
 from admin_data.environment import Settings
 from console.api_clients import (ADMIN, ANY_SCOPE, BOOTSTRAP_CLIENT, SCOPE_NAMES, ApiClient,
                                  ApiClientStore)
+from admin_data.workdays import SHANGHAI, MissingYear
 from deploy.stack import engine_healthy
+from external_tasks.calendar_check import missing_calendar_year
 from external_tasks.camunda import EngineClient, EngineError
 
 api = Blueprint("api_v1", __name__, url_prefix="/api/v1")
@@ -108,9 +112,20 @@ def _is_unicode(text: str) -> bool:
     return True
 
 
+class CalendarHealthSchema(Schema):
+    ready = fields.Boolean(required=True, metadata={
+        "description": "工作日日历已含今年, 以及 (自提醒日起) 次年的节假日安排"})
+    missingYear = fields.Integer(allow_none=True, metadata={"description": "缺少的年份"})
+    stopsFrom = fields.Date(allow_none=True, metadata={
+        "description": "自这天起受理或起算的工作日时限无法计算"})
+    message = fields.String(required=True, metadata={"description": "给管理员的说明"})
+    editor = fields.String(required=True, metadata={"description": "节假日编辑页的地址"})
+
+
 class HealthSchema(Schema):
     status = fields.String(required=True, metadata={"description": "ok while the console runs"})
     engine = fields.String(required=True, metadata={"description": "up or down"})
+    calendar = fields.Nested(CalendarHealthSchema, required=True)
 
 
 class UnitOutSchema(Schema):
@@ -231,6 +246,17 @@ def requires_scope_or_login(*scopes: str):
     return wrap
 
 
+def today() -> dt.date:
+    """Today in Shanghai; a test sets the console's clock with app.config["SUBAN_TODAY"]."""
+    clock = current_app.config.get("SUBAN_TODAY")
+    return clock() if clock else dt.datetime.now(SHANGHAI).date()
+
+
+def missing_calendar() -> MissingYear | None:
+    """The year the working-day calendar lacks, for the home page and the health check."""
+    return missing_calendar_year(admin_engine(), today(), _settings().config_dir)
+
+
 def responds_with(schema: Schema):
     """Serialize the view's return value with `schema`, so no field leaves unchecked."""
     def wrap(view):
@@ -245,8 +271,15 @@ def responds_with(schema: Schema):
 @api.get("/health")
 @responds_with(HealthSchema())
 def health():
-    """Console health, and whether the engine answers."""
-    return {"status": "ok", "engine": "up" if engine_healthy(_settings()) else "down"}
+    """Console health, whether the engine answers, and whether the working-day calendar holds
+    the years deadlines reach into."""
+    engine_up = engine_healthy(_settings())
+    missing = missing_calendar()
+    return {"status": "ok", "engine": "up" if engine_up else "down", "calendar": {
+        "ready": missing is None, "missingYear": missing and missing.year,
+        "stopsFrom": missing and missing.stops_from,
+        "message": missing.describe() if missing else "工作日日历齐全",
+        "editor": url_for("admin.edit_file", name="holidays", year=missing and missing.year)}}
 
 
 @api.get("/units")

@@ -14,7 +14,7 @@ from flask import Blueprint, current_app, render_template
 from admin_data.directory import DIRECTORY
 from admin_data.workdays import SHANGHAI
 from console.admin.auth import HOTLINE, LEADER
-from console.api import admin_engine
+from console.api import admin_engine, missing_calendar
 from external_tasks import appeal
 from external_tasks.camunda import EngineClient
 
@@ -124,4 +124,5 @@ def page():
     return render_template(
         "home.html", today=today, recent_days=RECENT_DAYS, chart_days=CHART_DAYS,
         hotline=hotline_view(engine, settings, today) if HOTLINE in roles else None,
-        leader=leader_view(engine, today) if LEADER in roles else None)
+        leader=leader_view(engine, today) if LEADER in roles else None,
+        missing_calendar=missing_calendar())

@@ -136,6 +136,8 @@ WORKER_TEMPLATES: tuple[WorkerTemplate, ...] = (
                    "把批准的延期写入办结时限及提醒，单位流程的计时器随之重算。"),
     WorkerTemplate("send-duty-digest", "发送领导接听件日报",
                    "给当日坐班的县领导发送领导接听件日报（每天定时启动的流程用）。"),
+    WorkerTemplate("check-holiday-calendar", "检查节假日数据",
+                   "次年放假安排未录入时提醒热线中心，写明从哪天起受理的诉求将无法计算时限（每天定时启动的流程用）。"),
 )
 
 

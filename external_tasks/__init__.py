@@ -20,6 +20,7 @@ TOPIC_MODULES: tuple[str, ...] = (
     "external_tasks.supervision",
     "external_tasks.notify",
     "external_tasks.duty_digest",  # daily, after the duty slot: not one appeal's step
+    "external_tasks.calendar_check",  # daily: is next year's working-day calendar entered?
 )
 
 

@@ -58,3 +58,14 @@ def county_screen(browser, locale: str):
     """A page on the county's usual screen and clock, with the browser asking for `locale`."""
     return browser.new_page(viewport={"width": 1366, "height": 768}, locale=locale,
                             timezone_id="Asia/Shanghai")
+
+
+def console_login(browser, base_url: str, user_id: str, password: str):
+    """A Chromium page logged into the console at `base_url` (1366×768, the county's screens)."""
+    page = browser.new_page(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+    page.goto(f"{base_url}/login")
+    page.get_by_label("用户名").fill(user_id)
+    page.get_by_label("密码").fill(password)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(f"{base_url}/")
+    return page

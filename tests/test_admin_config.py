@@ -124,13 +124,13 @@ def test_the_holidays_of_2027_make_2027_deadlines_computable(settings, console_a
                  "      - {name: 春节, from: 2027-02-06, to: 2027-02-12}\n"
                  "    workdays:\n      - {name: 春节调休, date: 2027-02-14}\n")
     sample = {"sample-receivedOn": "2027-02-04", "sample-workingDays": "3"}
-    preview = admin.post("/admin/files/holidays", {"content": year_2027, "action": "preview"}
+    preview = admin.post("/admin/files/holidays?raw=1", {"content": year_2027, "action": "preview"}
                          | sample)
     assert preview.status_code == 200, errors_of(preview)
     row = html.unescape(preview.text.split("第 3 个工作日届满")[1].split("</tr>")[0])
     assert "缺少2027年的法定节假日" in row  # now
     assert "2027-02-15 23:59" in row      # after: Feb 5, make-up Sunday Feb 14, Monday Feb 15
-    bad = admin.post("/admin/files/holidays", {"content": year_2027.replace(
+    bad = admin.post("/admin/files/holidays?raw=1", {"content": year_2027.replace(
         "2027-02-14", "2027-02-15"), "action": "save", "reason": "调休写成周一"})
     assert bad.status_code == 400
     assert "调休上班日应为周六或周日" in errors_of(bad)

@@ -12,12 +12,13 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 from werkzeug.exceptions import NotFound
 
-from console.admin import auth, dmn_table
-from console.admin.files import (FILES, TIME_LIMITS, EditableFile, Refused, fingerprint,
-                                 preview_deadlines, save)
+from console.admin import auth, dmn_table, forms
+from console.admin.files import (FILES, TIME_LIMITS, ChangedMeanwhile, EditableFile, Refused,
+                                 fingerprint, preview_deadlines, save)
 from console.admin.store import current_store as store
-from console.api import api
+from console.api import api, missing_calendar
 from admin_data.environment import Settings
+from admin_data.loader import ConfigFileError, file_content, header_of, raw_data
 from external_tasks.deadlines import DIFFICULTIES, KINDS, URGENCIES
 
 admin = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
@@ -88,8 +89,8 @@ def _version_page(admin_file: EditableFile, version: dict, errors: dict) -> str:
                            content=content, errors=errors, diff=_diff(current, content))
 
 
-def _diff(before: str, after: str) -> list[str]:
-    return list(difflib.unified_diff(before.splitlines(), after.splitlines(), "现行", "修改后",
+def _diff(before: str, after: str, labels: tuple[str, str] = ("现行", "修改后")) -> list[str]:
+    return list(difflib.unified_diff(before.splitlines(), after.splitlines(), *labels,
                                      lineterm="", n=2))
 
 
@@ -106,7 +107,85 @@ def _sample(admin_file: EditableFile, form) -> tuple[dict, dict]:
 
 @admin.get("/")
 def index():
-    return render_template("admin/index.html", files=FILES.values(), audit=store().audit(10))
+    return render_template("admin/index.html", files=FILES.values(), audit=store().audit(10),
+                           missing_calendar=missing_calendar())
+
+
+class StructuredFormSchema(ReasonSchema):
+    base = fields.String(load_default=None)
+    action = fields.String(load_default="preview", validate=validate.OneOf(
+        ["preview", "save"], error="未知的操作"))
+
+
+def _structured_editor(admin_file: EditableFile):
+    """The file as a form of its schema's fields; each error shown next to its field, and the
+    file written only when the whole of it is valid."""
+    schema = admin_file.schema(settings())
+    current = admin_file.path(settings()).read_bytes()
+    text = current.decode("utf-8")
+    page = {"admin_file": admin_file, "versions": store().versions(admin_file.name),
+            "raw": text, "base": fingerprint(current), "reason": "", "errors": {}, "overview": None,
+            "preview": None, "diff": None, "sample": _sample(admin_file, {})[0]}
+    if request.method == "GET":
+        try:
+            data = raw_data(text)
+        except ConfigFileError as exc:
+            flash(f"文件现在无法按表单显示, 请在 YAML 原文中修正: {exc}")
+            return redirect(url_for("admin.edit_file", name=admin_file.name, raw=1))
+        return _editor_page(page | {"data": data, "inputs": forms.form_inputs(schema, data, {}),
+                                    "overview": _overview(admin_file, admin_file.current(
+                                        settings()))})
+    form = request.form.to_dict()
+    data = forms.form_data(schema, form)
+    sample, sample_errors = _sample(admin_file, form)
+    page |= {"reason": form.get("reason", ""), "base": form.get("base") or page["base"],
+             "sample": sample, "data": data}
+    errors = forms.validate_form(schema, data)
+    try:
+        values = StructuredFormSchema().load(form)
+    except ValidationError as error:
+        errors |= error.messages
+    if errors or sample_errors:
+        return _editor_page(page | {"errors": errors | sample_errors,
+                                    "inputs": forms.form_inputs(schema, data, errors)}), 400
+    content = file_content(header_of(text), data)
+    page |= {"inputs": forms.form_inputs(schema, data, {}),
+             "diff": _diff(text, content.decode("utf-8"))}
+    try:
+        if values["action"] == "save":
+            version, note = save(admin_file, content, settings=settings(), store=store(),
+                                 user=user_id(), reason=values["reason"].strip(),
+                                 base=values["base"])
+            flash(f"已保存为版本 {version}{note}")
+            return redirect(url_for("admin.edit_file", name=admin_file.name, **request.args))
+        new = admin_file.check(content, settings())
+    except Refused as refusal:
+        return _editor_page(page | {"errors": {"": str(refusal).splitlines()}}
+                            | _meanwhile(refusal, content)), 400
+    preview = (admin_file.preview(admin_file.current(settings()), new, sample, settings())
+               if admin_file.preview else [])
+    return _editor_page(page | {"preview": preview, "overview": _overview(admin_file, new)})
+
+
+def _meanwhile(refusal: Refused, mine: bytes) -> dict:
+    """After a save refused because someone else saved first: the difference between their file
+    and this admin's edit, and their file as the new base (the admin's edit stays in the form,
+    so a second save, after looking, keeps nothing back)."""
+    if not isinstance(refusal, ChangedMeanwhile):
+        return {}
+    return {"diff": _diff(refusal.theirs.decode("utf-8"), mine.decode("utf-8"),
+                          ("他人已保存的内容", "您的修改")),
+            "base": fingerprint(refusal.theirs)}
+
+
+def _overview(admin_file: EditableFile, loaded) -> dict | None:
+    if admin_file.overview is None or loaded is None:
+        return None
+    return admin_file.overview(loaded, request.values)
+
+
+def _editor_page(page: dict) -> str:
+    return render_template("admin/editor.html", **page)
 
 
 @admin.route("/files/<name>", methods=["GET", "POST"])
@@ -114,6 +193,8 @@ def edit_file(name: str):
     admin_file = _admin_file(name)
     if admin_file is TIME_LIMITS:
         return redirect(url_for("admin.time_limits"))
+    if admin_file.schema is not None and not request.args.get("raw"):
+        return _structured_editor(admin_file)
     current = admin_file.path(settings()).read_bytes()
     page = {"admin_file": admin_file, "versions": store().versions(name), "errors": {},
             "content": current.decode("utf-8"), "base": fingerprint(current), "reason": "",
@@ -135,9 +216,9 @@ def edit_file(name: str):
                                  base=values["base"])
         except Refused as refusal:
             return render_template("admin/file.html", **page | {"errors": {
-                "content": str(refusal).splitlines()}}), 400
+                "content": str(refusal).splitlines()}} | _meanwhile(refusal, content)), 400
         flash(f"已保存为版本 {version}{note}")
-        return redirect(url_for("admin.edit_file", name=name))
+        return redirect(url_for("admin.edit_file", name=name, raw=admin_file.schema and 1))
     sample, sample_errors = _sample(admin_file, form)
     page |= {"sample": sample, "diff": _diff(current.decode("utf-8"), values["content"])}
     try:

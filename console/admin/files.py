@@ -17,17 +17,20 @@ import threading
 import typing
 from pathlib import Path
 
-from marshmallow import fields, validate
+from marshmallow import Schema, fields, validate
 
 from admin_data.assessment import load_assessment_config
 from admin_data.directory import Directory, DirectoryError, load_directory
 from admin_data.duty_roster import duty_leader_at, load_roster
 from admin_data.environment import Settings
-from admin_data.gazetteer import load_gazetteer
+from admin_data.gazetteer import GazetteerSchema, load_gazetteer
+from admin_data.hotline import HotlineSettingsSchema, load_hotline_settings
 from admin_data.loader import AdminDataError, ConfigFileError
 from admin_data.notifications import LEADER_FIELDS
+from admin_data.scope_rules import EMERGENCY, EXCLUDED, ScopeRulesSchema, load_scope_rules
 from admin_data.taxonomy import load_taxonomy
-from admin_data.workdays import SHANGHAI, CalendarDataMissing, WorkdayCalendar, load_overrides
+from admin_data.workdays import (SHANGHAI, CalendarDataMissing, HolidayFileSchema,
+                                 WorkdayCalendar, load_overrides)
 from connectors.config import load_config
 from connectors.templates import TemplateError, message_fields, render
 from console.admin import dmn_table
@@ -39,6 +42,7 @@ from external_tasks.deadlines import TimeLimits, compute_deadlines, evaluate_tim
 from external_tasks.risk_alert import risk_words_in
 from external_tasks.routing import propose_route
 from external_tasks.runtime import IncidentError
+from external_tasks.scope_check import IN_SCOPE, check_appeal
 
 #: What the loaders raise for a file that is not valid (each message names entry and field).
 INVALID = (ConfigFileError, dmn_table.TableError)
@@ -46,6 +50,16 @@ INVALID = (ConfigFileError, dmn_table.TableError)
 
 class Refused(Exception):
     """A save or restore that did not happen; the message says why (in Chinese)."""
+
+
+class ChangedMeanwhile(Refused):
+    """Someone else saved the file after this admin opened it: `theirs` is what it holds now."""
+
+    def __init__(self, theirs: bytes):
+        super().__init__("文件在您编辑期间已被他人保存, 您的修改尚未保存。下面「改动」列出对方保存的内容与"
+                         "您的修改之间的差别: 核对后再点一次「保存」即以您的内容为准, 也可先把对方的改动"
+                         "并入本页。")
+        self.theirs = theirs
 
 
 Rows = list[tuple[str, str, str]]  # what, as it is now, as it would be after the change
@@ -65,6 +79,11 @@ class EditableFile:
     preview: typing.Callable[[typing.Any, typing.Any, dict, Settings], Rows] | None = None
     #: (new data, settings) → a note for the admin; raises Refused to undo the save.
     after_save: typing.Callable[[typing.Any, Settings], str] | None = None
+    #: settings → the file's schema (admin_data's own): the structured editor's fields; None:
+    #: the file is edited as YAML only.
+    schema: typing.Callable[[Settings], Schema] | None = None
+    #: (loaded data, the request's arguments) → what the editor shows above the form.
+    overview: typing.Callable[[typing.Any, typing.Mapping[str, str]], dict] | None = None
 
     def check(self, content: bytes, settings: Settings):
         """The loaded data of `content`, or Refused naming each bad entry."""
@@ -214,6 +233,49 @@ def _holiday_preview(current, new, sample: dict, settings: Settings) -> Rows:
              deadline(new))]
 
 
+@dataclasses.dataclass(frozen=True)
+class CalendarDay:
+    day: dt.date
+    status: str  # work, rest, holiday (a weekday off), makeup (a weekend worked), unknown
+
+    @property
+    def title(self) -> str:
+        return {"work": "工作日", "rest": "休息日", "holiday": "放假", "makeup": "调休上班",
+                "unknown": "无数据"}[self.status]
+
+
+def year_calendar(calendar: WorkdayCalendar, year: int) -> list[list[list[CalendarDay | None]]]:
+    """The year as 12 months of weeks (Monday first; None pads a week), each day marked."""
+    months = []
+    for month in range(1, 13):
+        first = dt.date(year, month, 1)
+        days: list[CalendarDay | None] = [None] * first.weekday()
+        day = first
+        while day.month == month:
+            weekend = day.weekday() >= 5
+            try:
+                working = calendar.is_working_day(day)
+                status = ("makeup" if weekend else "work") if working else (
+                    "rest" if weekend else "holiday")
+            except CalendarDataMissing:
+                status = "unknown"
+            days.append(CalendarDay(day, status))
+            day += dt.timedelta(days=1)
+        days += [None] * (-len(days) % 7)
+        months.append([days[start:start + 7] for start in range(0, len(days), 7)])
+    return months
+
+
+def _holiday_overview(overrides, values: typing.Mapping[str, str]) -> dict:
+    """The year the admin looks at (`year`; default: next year) as a calendar."""
+    text = values.get("year", "")
+    year = int(text) if text.isdigit() and 2004 <= int(text) <= 2100 else dt.date.today().year + 1
+    calendar = WorkdayCalendar(overrides)
+    return {"year": year, "covered": calendar.covers(year), "months": year_calendar(calendar, year),
+            "source": ("管理员录入" if year in overrides.years else
+                       "chinesecalendar 软件包" if calendar.covers(year) else "")}
+
+
 def _roster_preview(current, new, sample: dict, settings: Settings) -> Rows:
     moment = sample["moment"].replace(tzinfo=SHANGHAI)
     leaders = {leader.id: leader.name for leader in _directory(settings).leaders}
@@ -282,6 +344,58 @@ def _directory_preview(current, new, sample: dict, settings: Settings) -> Rows:
             ("改名", "", "；".join(renamed) or "无")]
 
 
+def _scope_preview(current, new, sample: dict, settings: Settings) -> Rows:
+    """The scope check of the sample text with the rules now and after the change."""
+    def checked(rules) -> list[str]:
+        if rules is None:
+            return ["（现行文件无效）"] * 3
+        found = check_appeal(sample["title"], sample["content"], sample["kind"], rules)
+        variables = found.to_variables()
+        flag = {IN_SCOPE: "正常受理", EMERGENCY: "紧急事项, 转人工复核",
+                EXCLUDED: "不予受理事项, 转人工复核"}[found.flag]
+        names = "、".join(finding.matter.name for finding in found.findings) or "无"
+        return [flag, names, f"{variables['scopeReason']} / {variables.get('scopeReferral') or '—'}"]
+    labels = ("受理范围检查结果", "命中的事项", "原因 / 建议的办理途径")
+    return list(zip(labels, checked(current), checked(new)))
+
+
+def _settings_preview(current, new, sample: dict, settings: Settings) -> Rows:
+    """Each setting whose value changes, by its label."""
+    def flat(data, prefix=()) -> dict[tuple, typing.Any]:
+        if not isinstance(data, dict):
+            return {prefix: data}
+        return {key: value for step, nested in data.items()
+                for key, value in flat(nested, prefix + (step,)).items()}
+    before, after = flat(current or {}), flat(new)
+    labels = _labels(HotlineSettingsSchema())
+    return [(labels.get(key, ".".join(map(str, key))), str(before.get(key, "")), str(value))
+            for key, value in after.items() if before.get(key) != value] or [
+        ("设置", "", "（没有改动）")]
+
+
+def _labels(schema: Schema, prefix: tuple = (), names: tuple = ()) -> dict[tuple, str]:
+    """Every setting's path → its label with the group's ("回访 · 回访最多尝试次数")."""
+    found = {}
+    for name, field in schema.fields.items():
+        path, label = prefix + (field.data_key or name,), names + (field.metadata.get("label", name),)
+        if isinstance(field, fields.Nested):
+            found |= _labels(field.schema, path, label)
+        elif isinstance(field, fields.Dict):
+            found |= {path + (key,): " · ".join(label + (text,))
+                      for key, text in field.metadata.get("keys", {}).items()}
+        else:
+            found[path] = " · ".join(label)
+    return found
+
+
+SCOPE_SAMPLE = {
+    "title": fields.String(load_default="", metadata={"label": "标题"}),
+    "content": fields.String(load_default="我已申请劳动仲裁三个月了, 仲裁委迟迟不开庭",
+                             metadata={"label": "诉求内容"}),
+    "kind": fields.String(load_default="complaint", metadata={"label": "诉求类型 (英文编码)"}),
+}
+
+
 # -- the files -----------------------------------------------------------------------------------
 
 DIRECTORY = EditableFile(
@@ -295,16 +409,18 @@ TAXONOMY = EditableFile(
 GAZETTEER = EditableFile(
     "gazetteer", "地名表 (属地判断)", "乡镇 (街道) 的名称和下辖村 (社区) 名, 派单时据此从地址判断属地。",
     _config("gazetteer.yaml"), lambda path, settings: load_gazetteer(path, _directory(settings)),
-    sample=ROUTING_SAMPLE, preview=_gazetteer_preview)
+    sample=ROUTING_SAMPLE, preview=_gazetteer_preview,
+    schema=lambda settings: GazetteerSchema(_directory(settings)))
 HOLIDAYS = EditableFile(
-    "holidays", "节假日与调休", "国务院公布次年放假安排后, 在 years 中补充该年的法定节假日和调休上班日; "
-    "corrections 更正个别日期。",
+    "holidays", "节假日与调休", "国务院办公厅公布次年放假安排后, 按通知原文录入该年的放假日期和调休上班日, "
+    "核对日历后保存; 个别日期可单独更正。",
     _config("holidays.yaml"), lambda path, settings: load_overrides(path),
     sample={"receivedOn": fields.Date(load_default=lambda: dt.date.today(),
                                       metadata={"label": "受理日期"}),
             "workingDays": fields.Integer(load_default=10, validate=validate.Range(min=1, max=60),
                                           metadata={"label": "工作日数"})},
-    preview=_holiday_preview)
+    preview=_holiday_preview, schema=lambda settings: HolidayFileSchema(),
+    overview=_holiday_overview)
 DUTY_ROSTER = EditableFile(
     "duty_roster", "领导坐班表", "县四套班子领导接听热线的日期和时段。",
     _config("duty_roster.yaml"), lambda path, settings: load_roster(path, _directory(settings)),
@@ -328,8 +444,18 @@ TIME_LIMITS = EditableFile(
     lambda settings: settings.models_dir / "bpmn" / "time_limits.dmn", _load_time_limits,
     after_save=_deploy_time_limits)
 
+HOTLINE = EditableFile(
+    "hotline", "热线设置", "回访次数与间隔、延期上限、各级督办的答复时限、重复件认定期、节假日数据提醒日。",
+    _config("hotline.yaml"), lambda path, settings: load_hotline_settings(path),
+    preview=_settings_preview, schema=lambda settings: HotlineSettingsSchema())
+SCOPE_RULES = EditableFile(
+    "scope_rules", "受理范围规则", "紧急事项 (转接 110/119/120/122) 与不予受理事项: 命中短语、告知来电人的原因和去向。",
+    _config("scope_rules.yaml"), lambda path, settings: load_scope_rules(path),
+    sample=SCOPE_SAMPLE, preview=_scope_preview, schema=lambda settings: ScopeRulesSchema())
+
 FILES = {admin_file.name: admin_file for admin_file in (
-    DIRECTORY, TAXONOMY, GAZETTEER, TIME_LIMITS, HOLIDAYS, DUTY_ROSTER, NOTIFICATIONS, RISK_WORDS)}
+    DIRECTORY, TAXONOMY, GAZETTEER, TIME_LIMITS, HOLIDAYS, DUTY_ROSTER, NOTIFICATIONS, RISK_WORDS,
+    HOTLINE, SCOPE_RULES)}
 
 
 # -- saving --------------------------------------------------------------------------------------
@@ -361,8 +487,7 @@ def save(admin_file: EditableFile, content: bytes, *, settings: Settings, store:
     with _saving:
         previous = path.read_bytes()
         if base is not None and fingerprint(previous) != base:
-            raise Refused("文件在您编辑期间已被他人修改, 请重新打开页面后再改 (changed by someone "
-                          "else meanwhile)")
+            raise ChangedMeanwhile(previous)
         if previous == content:
             raise Refused("内容没有变化, 无需保存 (nothing changed)")
         _write(path, content)

@@ -40,7 +40,7 @@ def test_township_clerk_signs_for_an_appeal_in_chinese(tasklist, appeals, settin
     page = tasklist("dulou01")
     filters = page.locator(".task-filters")
     for name in ("我的待签收", "我的待办", "即将超期", "已超期", "协办", "督办", "本单位待办"):
-        assert filters.get_by_text(name, exact=True).is_visible(), name
+        filters.get_by_text(name, exact=True).wait_for()  # Tasklist lists them one by one
     filters.get_by_text("我的待签收", exact=True).click()
     card = page.locator(".tasks-list li.task").filter(has_text=number)
     card.wait_for()

@@ -3,7 +3,7 @@ the product can tell about the appeal — category, lead and co-units with the r
 township found in the text, scope warnings with where to send the caller, the caller's earlier
 appeals and similar open appeals, and knowledge answers for an inquiry.
 
-`suggest` is the one function behind both the desk page (session login, hotline role) and the
+`suggest_for_appeal` is the one function behind both the desk page (session login, hotline role) and the
 API (`POST /api/v1/suggestions`, bearer token). Submitting goes through the same intake as the
 API (outbox, 201/202), with the category the desk suggested recorded beside the chosen one.
 """
@@ -126,7 +126,7 @@ class SuggestionSchema(Schema):
 
 # -- the suggestions -----------------------------------------------------------------------------
 
-def suggest(values: dict, engine: EngineClient) -> dict:
+def suggest_for_appeal(values: dict, engine: EngineClient) -> dict:
     """Everything the panel shows for what the agent has typed so far."""
     directory = DIRECTORY.current()
     categories = category_suggestions(values["title"], values["content"])
@@ -260,7 +260,7 @@ def _unit(directory: Directory, unit_id: str | None) -> dict | None:
 @responds_with(SuggestionSchema())
 def suggestions():
     """Suggestions for an appeal being taken: category, units, township, scope, repeats."""
-    return suggest(SuggestionRequestSchema().load(json_body()), admin_engine())
+    return suggest_for_appeal(SuggestionRequestSchema().load(json_body()), admin_engine())
 
 
 suggestions.request_schema = SuggestionRequestSchema
@@ -286,7 +286,7 @@ def desk_suggestions():
         values = SuggestionRequestSchema().load(json_body())
     except ValidationError as error:
         return error_response(error.messages)
-    return jsonify(SuggestionSchema().dump(suggest(values, admin_engine())))
+    return jsonify(SuggestionSchema().dump(suggest_for_appeal(values, admin_engine())))
 
 
 @desk.post("/appeals")

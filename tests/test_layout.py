@@ -94,12 +94,14 @@ def test_workers_name_the_engine_and_the_task_alike():
 #: Decorators that make a function an entry point named after its route or command (a click
 #: command `up` runs `operations.up`); worker handlers (`router.task`) are not among them.
 ENTRY_POINTS = {"command", "group", "get", "post", "put", "delete", "route", "errorhandler",
-                "app_errorhandler"}
+                "app_errorhandler", "before_request"}
 
 
 def is_entry_point(function: ast.FunctionDef) -> bool:
-    return any(isinstance(decorator, ast.Call) and isinstance(decorator.func, ast.Attribute)
-               and decorator.func.attr in ENTRY_POINTS for decorator in function.decorator_list)
+    decorators = [decorator.func if isinstance(decorator, ast.Call) else decorator
+                  for decorator in function.decorator_list]
+    return any(isinstance(decorator, ast.Attribute) and decorator.attr in ENTRY_POINTS
+               for decorator in decorators)
 
 
 def test_no_two_functions_share_a_name_for_different_jobs():

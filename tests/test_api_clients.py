@@ -20,9 +20,14 @@ from tests.conftest import wait_until
 from tests.helpers import INTAKE_APPEAL
 
 #: Every call of the API that needs a key, and the scopes that allow it (admin allows all).
+#: Reference data any registered client may read.
+ANY = {APPEALS_CREATE, APPEALS_READ, APPEALS_READ_CALLER, ASSESSMENT_READ, SUPERVISION_CREATE}
 CALL_SCOPES = {
-    ("get", "/api/v1/units"): {APPEALS_CREATE, APPEALS_READ, APPEALS_READ_CALLER,
-                               ASSESSMENT_READ, SUPERVISION_CREATE},
+    ("get", "/api/v1/units"): ANY,
+    ("get", "/api/v1/knowledge/search"): ANY,
+    ("get", "/api/v1/knowledge/entries/{entry_id}"): ANY,
+    ("get", "/api/v1/knowledge/gaps"): ANY,
+    ("post", "/api/v1/suggestions"): {APPEALS_READ},
     ("post", "/api/v1/appeals"): {APPEALS_CREATE},
     ("get", "/api/v1/appeals/{number}"): {APPEALS_READ, APPEALS_READ_CALLER},
     ("post", "/api/v1/appeals/{number}/supervisions"): {SUPERVISION_CREATE},
@@ -31,6 +36,8 @@ CALL_SCOPES = {
     ("get", "/api/v1/assessment/analysis"): {ASSESSMENT_READ},
     ("get", "/api/v1/assessment/bulletin"): {ASSESSMENT_READ},
     ("get", "/api/v1/assessment/bulletin.xlsx"): {ASSESSMENT_READ},
+    ("get", "/api/v1/assessment/indicators/explain"): {ASSESSMENT_READ},
+    ("get", "/api/v1/assessment/trend"): {ASSESSMENT_READ},
     ("post", "/api/v1/assessment/sync"): set(),
 }
 NEW_KEY = re.compile(r'<pre id="new-key">([^<]+)</pre>')

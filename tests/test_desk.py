@@ -72,10 +72,10 @@ def test_the_callers_earlier_appeals_are_listed(settings):
 
 
 def test_similar_open_appeals_of_the_same_township_and_category(settings):
-    number = submit(settings, INTAKE_APPEAL | {"callerPhone": unique_phone(), "title": "金水湾小区物业不清理楼道垃圾",
-                                              "content": "金水湾小区三号楼楼道垃圾堆了一个星期，物业不管"})
-    asked = {"title": "金水湾小区垃圾没人清理", "content": "金水湾小区楼道垃圾堆积，物业不作为",
-             "township": "fengcheng", "categoryCode": "construction.propertyService"}
+    # A second caller on the same matter (other tests leave alike appeals open too).
+    text = {"title": "金水湾小区三号楼电梯困人无人管", "content": "金水湾小区三号楼电梯又困人了，物业一直不修"}
+    number = submit(settings, INTAKE_APPEAL | text | {"callerPhone": unique_phone()})
+    asked = text | {"township": "fengcheng", "categoryCode": "construction.propertyService"}
     similar = wait_until(lambda: suggestions(settings, asked).json()["similarOpenAppeals"],
                          what="the open appeal among the similar ones")
     assert number in [brief["appealNumber"] for brief in similar]

@@ -39,9 +39,10 @@ def test_township_clerk_signs_for_an_appeal_in_chinese(tasklist, appeals, settin
 
     page = tasklist("dulou01")
     filters = page.locator(".task-filters")
+    # A filter's link reads "我的待签收 (2)" once Tasklist has counted its tasks.
     for name in ("我的待签收", "我的待办", "即将超期", "已超期", "协办", "督办", "本单位待办"):
-        filters.get_by_text(name, exact=True).wait_for()  # Tasklist lists them one by one
-    filters.get_by_text("我的待签收", exact=True).click()
+        filters.get_by_text(name).first.wait_for()
+    filters.get_by_text("我的待签收").first.click()
     card = page.locator(".tasks-list li.task").filter(has_text=number)
     card.wait_for()
     for text in ("签收工单", "工单编号", number, "标题", "杜楼镇某小区物业不清理垃圾", "办结时限", "超期"):

@@ -7,7 +7,7 @@ import datetime as dt
 
 from admin_data.hotline import load_hotline_settings
 from admin_data.workdays import SHANGHAI, WorkdayCalendar, load_overrides
-from external_tasks.appeal import variables_by_instance
+from external_tasks.appeal import APPEAL_PROCESS, variables_by_instance
 from tests.conftest import wait_until
 from tests.helpers import console_login
 
@@ -91,7 +91,8 @@ def test_a_scope_phrase_added_in_the_form_flags_the_next_appeal(
 
     number = appeals.submit(content=f"我们小区的{TEST_PHRASE}问题一直没解决")
     instance = wait_until(lambda: next(iter(engine.get(
-        "/history/process-instance", businessKey=number, processDefinitionKey="hotline_appeal")),
+        "/history/process-instance", processInstanceBusinessKey=number,
+        processDefinitionKey=APPEAL_PROCESS)),
         None), what="the appeal")
     found = wait_until(lambda: variables_by_instance(engine, [instance["id"]], (
         "scopeFlag", "scopeMatters"))[instance["id"]].get("scopeFlag"), what="the scope check")

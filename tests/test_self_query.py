@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from console.self_query import IP_MISSES, NOT_FOUND, NUMBER_MISSES
+from external_tasks.appeal import APPEAL_PROCESS
 from tests.conftest import wait_until
 
 CALLER_NAME = "赵铁柱"
@@ -69,7 +70,7 @@ def test_right_digits_show_the_progress_and_nothing_else(appeals, ask, settings,
         "csrf_token": token, "phoneLast4": phone[-4:], "evaluation": "satisfied"})
     assert done.status_code == 200 and "感谢您的评价" in done.text
     variable, = engine.get("/variable-instance", processInstanceIdIn=appeals.engine.get(
-        "/process-instance", businessKey=number, processDefinitionKey="hotline_appeal")[0]["id"],
+        "/process-instance", businessKey=number, processDefinitionKey=APPEAL_PROCESS)[0]["id"],
         variableName="citizenEvaluation")
     assert variable["value"] == "satisfied"
 

@@ -13,9 +13,18 @@ from external_tasks.appeal import APPEAL_PROCESS
 from external_tasks.camunda import from_typed
 from tests.appeal_driver import unique_phone
 from tests.conftest import wait_until
-from tests.helpers import INTAKE_APPEAL, county_screen
+from tests.helpers import INTAKE_APPEAL
 
 STREET_LAMP = {"title": "路灯不亮", "content": "官桥镇中心街的路灯坏了一个星期，晚上一片漆黑，行人容易摔倒"}
+
+
+@pytest.fixture
+def desk_page(console_page, settings):
+    """The desk in Chromium, as the hotline centre's demo user."""
+    page = console_page("hotline01")
+    page.goto(f"{settings.console_url}/desk/")
+    page.get_by_role("heading", name="受理台").wait_for()
+    return page
 
 
 def suggestions(settings, body, token=None):
@@ -108,37 +117,28 @@ def test_suggestions_need_the_token(settings):
     assert suggestions(settings, STREET_LAMP, token="wrong").status_code == 401
 
 
-def test_the_agent_takes_a_suggestion_and_submits_from_the_desk(browser, settings, engine,
-                                                                  screenshot):
-    page = county_screen(browser, "zh-CN")
-    try:
-        page.goto(f"{settings.console_url}/login?next=/desk/")
-        page.get_by_label("用户名").fill("hotline01")
-        page.get_by_label("密码").fill(settings.demo_password)
-        page.get_by_role("button", name="登录").click()
-        page.get_by_role("heading", name="受理台").wait_for()
-        page.get_by_label("诉求类型").select_option("complaint")
-        page.get_by_label("标题").fill(STREET_LAMP["title"])
-        page.get_by_label("诉求内容").fill(STREET_LAMP["content"])
-        phone = unique_phone()
-        page.get_by_label("联系电话").fill(phone)
-        received = (dt.datetime.now(SHANGHAI) - dt.timedelta(hours=2)).strftime("%Y-%m-%d %H:%M")
-        page.get_by_label("受理时间").fill(received)  # entered later: the original receipt time
-        panel = page.locator("#p-categories")
-        panel.get_by_role("button", name="采用").first.wait_for()
-        page.locator("#p-township").get_by_text("官桥镇").wait_for()
-        page.keyboard.press("Alt+1")
-        chosen = page.get_by_label("诉求分类").input_value()
-        page.locator("#p-route").get_by_text("牵头：").first.wait_for()
-        screenshot(page, "desk-suggestions", full_page=True)
-        page.get_by_role("button", name="提交受理").click()
-        page.locator("#result").get_by_text("工单编号").wait_for(timeout=30_000)
-        screenshot(page, "desk-submitted", full_page=True)
-        assert page.get_by_label("标题").input_value() == ""  # ready for the next call
-        assert page.locator("#p-categories").inner_text() == "输入标题或内容后给出建议"
-        number = page.locator("#result").inner_text().split()[-1]
-    finally:
-        page.context.close()
+def test_the_agent_takes_a_suggestion_and_submits_from_the_desk(desk_page, engine, screenshot):
+    page = desk_page
+    page.get_by_label("诉求类型").select_option("complaint")
+    page.get_by_label("标题").fill(STREET_LAMP["title"])
+    page.get_by_label("诉求内容").fill(STREET_LAMP["content"])
+    phone = unique_phone()
+    page.get_by_label("联系电话").fill(phone)
+    received = (dt.datetime.now(SHANGHAI) - dt.timedelta(hours=2)).strftime("%Y-%m-%d %H:%M")
+    page.get_by_label("受理时间").fill(received)  # entered later: the original receipt time
+    panel = page.locator("#p-categories")
+    panel.get_by_role("button", name="采用").first.wait_for()
+    page.locator("#p-township").get_by_text("官桥镇").wait_for()
+    page.keyboard.press("Alt+1")
+    chosen = page.get_by_label("诉求分类").input_value()
+    page.locator("#p-route").get_by_text("牵头：").first.wait_for()
+    screenshot(page, "desk-suggestions", full_page=True)
+    page.get_by_role("button", name="提交受理").click()
+    page.locator("#result").get_by_text("工单编号").wait_for(timeout=30_000)
+    screenshot(page, "desk-submitted", full_page=True)
+    assert page.get_by_label("标题").input_value() == ""  # ready for the next call
+    assert page.locator("#p-categories").inner_text() == "输入标题或内容后给出建议"
+    number = page.locator("#result").inner_text().split()[-1]
     roots = wait_until(lambda: engine.get("/history/process-instance", processInstanceBusinessKey=number,
                                           processDefinitionKey=APPEAL_PROCESS), what="the appeal")
     recorded = {variable["name"]: from_typed(variable) for variable in engine.post(
@@ -152,27 +152,18 @@ def test_the_agent_takes_a_suggestion_and_submits_from_the_desk(browser, setting
     assert recorded["receivedAt"].startswith(received.replace(" ", "T"))
 
 
-def test_an_invalid_field_is_shown_next_to_it_and_nothing_is_registered(browser, settings,
-                                                                         screenshot):
-    page = county_screen(browser, "zh-CN")
-    try:
-        page.goto(f"{settings.console_url}/login?next=/desk/")
-        page.get_by_label("用户名").fill("hotline01")
-        page.get_by_label("密码").fill(settings.demo_password)
-        page.get_by_role("button", name="登录").click()
-        page.get_by_role("heading", name="受理台").wait_for()
-        page.get_by_label("标题").fill("路灯")
-        page.get_by_label("诉求内容").fill("楼下饭店着火了，烟很大")
-        page.locator("#p-scope").get_by_text("紧急事项，请转 119").wait_for()
-        page.get_by_label("诉求内容").fill("")
-        page.get_by_label("联系电话").fill("12345")
-        page.get_by_role("button", name="提交受理").click()
-        page.locator("#e-callerPhone").get_by_text("联系电话").wait_for()
-        screenshot(page, "desk-invalid", full_page=True)
-        assert "未提交" in page.locator("#result").inner_text()
-        assert page.get_by_label("标题").input_value() == "路灯"  # nothing typed is lost
-    finally:
-        page.context.close()
+def test_an_invalid_field_is_shown_next_to_it_and_nothing_is_registered(desk_page, screenshot):
+    page = desk_page
+    page.get_by_label("标题").fill("路灯")
+    page.get_by_label("诉求内容").fill("楼下饭店着火了，烟很大")
+    page.locator("#p-scope").get_by_text("紧急事项，请转 119").wait_for()
+    page.get_by_label("诉求内容").fill("")
+    page.get_by_label("联系电话").fill("12345")
+    page.get_by_role("button", name="提交受理").click()
+    page.locator("#e-callerPhone").get_by_text("联系电话").wait_for()
+    screenshot(page, "desk-invalid", full_page=True)
+    assert "未提交" in page.locator("#result").inner_text()
+    assert page.get_by_label("标题").input_value() == "路灯"  # nothing typed is lost
 
 
 def test_only_the_hotline_centre_opens_the_desk(console_as):

@@ -28,6 +28,12 @@ def week_start(day: dt.date) -> dt.date:
     return day - dt.timedelta(days=day.weekday())
 
 
+#: What puts an appeal in a row of the weekly counts (its week, township and category, `IS` so
+#: that an appeal with no township or category has its row too): weekly_counts groups by it, the
+#: drill-down (assessment.drilldown) lists by it.
+WEEKLY_ROW = "received_week = ? AND township IS ? AND category_code IS ?"
+
+
 def weekly_counts(db: sqlite3.Connection, period: Period) -> list[dict]:
     """Appeals by township × category × week (weeks start on Monday)."""
     return [dict(row) for row in db.execute(
@@ -37,22 +43,28 @@ def weekly_counts(db: sqlite3.Connection, period: Period) -> list[dict]:
         (period.start.isoformat(), period.end.isoformat()))]
 
 
+def problem_counts(period: Period) -> dict[str, tuple[str, tuple]]:
+    """The counts of a 突出问题 row: name → the condition an appeal of the category meets to add
+    one to it, and its arguments. top_problems sums them, the drill-down lists by them."""
+    before = period.previous()
+    now = (period.start.isoformat(), period.end.isoformat())
+    return {"appeals": ("received_date BETWEEN ? AND ?", now),
+            "previous": ("received_date BETWEEN ? AND ?",
+                         (before.start.isoformat(), before.end.isoformat())),
+            # IS, not =: an appeal not yet evaluated is no unsatisfied one (= gives NULL for it,
+            # and a NULL sum for a category none of whose appeals is evaluated yet).
+            "unsatisfied": ("received_date BETWEEN ? AND ? AND evaluation IS 'unsatisfied'", now)}
+
+
 def top_problems(db: sqlite3.Connection, period: Period, limit: int = 10) -> list[dict]:
     """Categories with the most appeals in the period, against the period just before."""
-    before = period.previous()
+    counts = problem_counts(period)
+    sums = ", ".join(f"SUM({condition}) AS {name}" for name, (condition, _) in counts.items())
     rows = db.execute(
-        "SELECT category_code, "
-        "SUM(received_date BETWEEN ? AND ?) AS appeals, "
-        "SUM(received_date BETWEEN ? AND ?) AS previous, "
-        # IS, not =: an appeal not yet evaluated is no unsatisfied one (= gives NULL for it, and
-        # a NULL sum for a category none of whose appeals is evaluated yet).
-        "SUM(received_date BETWEEN ? AND ? AND evaluation IS 'unsatisfied') AS unsatisfied "
-        "FROM reported_appeals WHERE received_date BETWEEN ? AND ? "
-        "AND category_code IS NOT NULL "
-        "GROUP BY category_code",
-        (period.start.isoformat(), period.end.isoformat(), before.start.isoformat(),
-         before.end.isoformat(), period.start.isoformat(), period.end.isoformat(),
-         before.start.isoformat(), period.end.isoformat()))
+        f"SELECT category_code, {sums} FROM reported_appeals WHERE received_date BETWEEN ? AND ? "
+        "AND category_code IS NOT NULL GROUP BY category_code",
+        tuple(value for _, values in counts.values() for value in values)
+        + (period.previous().start.isoformat(), period.end.isoformat()))
     problems = [dict(row) | {"change": _change(row["appeals"], row["previous"])}
                 for row in rows if row["appeals"]]
     problems.sort(key=lambda row: (-row["appeals"], row["category_code"]))
@@ -103,9 +115,14 @@ def detect_surge(baseline_weeks: list[int], count: int, rule: SurgeRule) -> Surg
     return None
 
 
+def baseline_span(week: dt.date, weeks: int) -> tuple[dt.date, dt.date]:
+    """The Mondays of the first and the last of the `weeks` baseline weeks before `week`."""
+    return week - dt.timedelta(weeks=weeks), week - dt.timedelta(weeks=1)
+
+
 def _weekly_series(db: sqlite3.Connection, week: dt.date, weeks: int) -> dict[tuple, list[int]]:
     """(township, category) → counts of the `weeks` weeks before `week`, then of `week`."""
-    first = week - dt.timedelta(weeks=weeks)
+    first, _ = baseline_span(week, weeks)
     series: dict[tuple, list[int]] = {}
     for row in db.execute(
             "SELECT township, category_code, received_week, COUNT(*) AS appeals "

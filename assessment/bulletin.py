@@ -16,6 +16,8 @@ import sqlite3
 from assessment import store
 from assessment.analysis import act_before_list, surges, top_problems, week_start
 from admin_data.assessment import AssessmentConfig
+from assessment.drilldown import (SCORE_NOTE, Names, explain_problem, explain_surge,
+                                  score_components)
 from assessment.explain import FIGURE_NAMES, FIGURE_PARTS, PART_NAMES, counted_appeals, detail
 from assessment.indicators import GROUPS, Period, all_indicators
 from assessment.sync import LAST_SYNC
@@ -42,6 +44,20 @@ ACT_BEFORE_COLUMNS = (("township_name", "乡镇(街道)", TEXT), ("category_name
                       ("this_week", "本周件数", NUMBER), ("forecast", "下周预计", SCORE),
                       ("reasons_text", "依据", TEXT))
 GROUP_SHEETS = ("township", "department", "lead_unit", "county")
+#: The 明细 sheets of the composite score and of the 研判 tables: name → (title, columns).
+APPEAL_COLUMNS = tuple((key, header, TEXT) for key, header in DETAIL_COLUMNS[:6]) + (
+    ("reason", "原因", TEXT),)
+TABLE_DETAILS = {
+    "score": ("明细-综合得分", (
+        ("group_name", "口径", TEXT), ("unit_name", "单位", TEXT), ("figure_name", "指标", TEXT),
+        ("value", "比率", PERCENT), ("weight", "权重", NUMBER), ("share", "权重占比", PERCENT),
+        ("points", "得分贡献", SCORE), ("score", "综合得分", SCORE))),
+    "problems": ("明细-突出问题", (("category_name", "诉求分类", TEXT),
+                                ("part_name", "计入", TEXT)) + APPEAL_COLUMNS),
+    "surges": ("明细-激增预警", (("township_name", "乡镇(街道)", TEXT),
+                               ("category_name", "诉求分类", TEXT),
+                               ("part_name", "计入", TEXT)) + APPEAL_COLUMNS),
+}
 
 
 @dataclasses.dataclass
@@ -55,6 +71,8 @@ class Bulletin:
     act_before: list[dict]
     synthetic: int  # synthetic appeals counted (0 unless the report scope includes them)
     details: dict[str, list[dict]]  # figure → its appeals (the 明细 sheets), when asked for
+    #: score | problems | surges → the rows of its 明细 sheet (TABLE_DETAILS), when asked for
+    table_details: dict[str, list[dict]] = dataclasses.field(default_factory=dict)
 
     @property
     def synthetic_label(self) -> str | None:
@@ -80,7 +98,7 @@ def build_bulletin(db: sqlite3.Connection, period: Period, config: AssessmentCon
     last_week = week_start(period.end)
     names = Names(directory, taxonomy)
     as_of = last_sync(db)
-    return Bulletin(
+    bulletin = Bulletin(
         title=f"萧县12345政务服务便民热线办理情况通报 ({period.label})",
         period=period, as_of=as_of,
         indicators=all_indicators(db, period, config, directory),
@@ -91,6 +109,31 @@ def build_bulletin(db: sqlite3.Connection, period: Period, config: AssessmentCon
         synthetic=store.synthetic_count(db, period.start.isoformat(), period.end.isoformat()),
         details={figure: figure_details(db, period, figure, config, directory, as_of)
                  for figure in FIGURE_NAMES} if details else {})
+    if details:
+        bulletin.table_details = table_details(db, bulletin, config, names)
+    return bulletin
+
+
+def table_details(db: sqlite3.Connection, bulletin: Bulletin, config: AssessmentConfig,
+                  names: Names) -> dict[str, list[dict]]:
+    """The rows of the 明细 sheets of the composite score (per group and unit, its components)
+    and of the 突出问题 and 激增预警 tables (per row, its appeals under the count they add to)."""
+    score = [component | {"group_name": GROUPS[group], "unit_name": row["unit_name"],
+                          "score": row["score"]}
+             for group in GROUP_SHEETS for row in bulletin.indicators[group]
+             for component in score_components(row, config.indicator_weights)]
+    period = bulletin.period
+    problems = [{"category_name": row["category_name"], "part_name": part["name"]} | appeal
+                for row in bulletin.problems
+                for part in explain_problem(db, period, row["category_code"], names)["parts"]
+                for appeal in part["appeals"]]
+    surge_rows = [{"part_name": part["name"]} | appeal | {
+                  "township_name": row["township_name"], "category_name": row["category_name"]}
+                  for row in bulletin.surges
+                  for part in explain_surge(db, period, row["township"], row["category_code"],
+                                            config, names)["parts"]
+                  for appeal in part["appeals"]]
+    return {"score": score, "problems": problems, "surges": surge_rows}
 
 
 def as_of_moment(as_of: str) -> dt.datetime:
@@ -113,18 +156,6 @@ def figure_details(db: sqlite3.Connection, period: Period, figure: str, config: 
                                   for part, _ in FIGURE_PARTS[figure]}
                     | {"reason": "; ".join(dict.fromkeys(row["reason"] for row in reasons))})
     return rows
-
-
-class Names:
-    def __init__(self, directory: Directory, taxonomy: Taxonomy):
-        self.directory = directory
-        self.taxonomy = taxonomy
-
-    def fill(self, row: dict) -> dict:
-        leaf = self.taxonomy.leaf(row.get("category_code"))
-        unit = self.directory.unit(row.get("township") or "")
-        return row | {"category_name": leaf.full_name if leaf else row.get("category_code") or "",
-                      "township_name": unit.name if unit else row.get("township") or ""}
 
 
 def _cell(value, kind: str):
@@ -152,9 +183,11 @@ def write_workbook(bulletin: Bulletin, stream: io.BufferedIOBase) -> None:
     for line in (bulletin.title, f"统计期间: {bulletin.period.label} (按受理日期)",
                  f"数据截至: {bulletin.as_of}",
                  "比率 = 分子 / 分母 (公式与示例见 docs/assessment.md); 无分母时记为 —",
-                 "综合得分 = Σ 权重 × 比率 (权重见考核设置 assessment.yaml)",
+                 SCORE_NOTE,
                  "明细表: 每项指标一张, 列出计入的每件工单及计入分子/分母的数量和原因; "
                  "按牵头单位或乡镇筛选即得各行的数",
+                 "明细-综合得分: 每个单位的各项比率、权重、权重占比和得分贡献 (之和即综合得分); "
+                 "明细-突出问题、明细-激增预警: 每行的数所计入的工单",
                  "本表不含来电人姓名、电话等个人信息"):
         notes.append([line])
     notes["A1"].font = Font(bold=True, size=14)
@@ -166,6 +199,8 @@ def write_workbook(bulletin: Bulletin, stream: io.BufferedIOBase) -> None:
                ("未诉先办", ACT_BEFORE_COLUMNS, bulletin.act_before)]
     sheets += [(f"明细-{FIGURE_NAMES[figure]}", _detail_columns(figure), rows)
                for figure, rows in bulletin.details.items()]
+    sheets += [(*TABLE_DETAILS[table], rows) for table, rows in bulletin.table_details.items()]
+    sheet_titles = {title for title, _, _ in sheets}
     for title, columns, rows in sheets:
         sheet = workbook.create_sheet(title)
         if bulletin.synthetic_label:
@@ -178,12 +213,11 @@ def write_workbook(bulletin: Bulletin, stream: io.BufferedIOBase) -> None:
             cell.alignment = Alignment(horizontal="center", wrap_text=True)
         for row in rows:
             sheet.append([_cell(row.get(key), kind) for key, _, kind in columns])
+            for cell, (key, _, _) in zip(sheet[sheet.max_row], columns):  # to its 明细 sheet
+                target = _detail_sheet(title, key, row)
+                if target in sheet_titles:
+                    cell.hyperlink = Hyperlink(ref=cell.coordinate, location=f"'{target}'!A1")
         for index, (key, _, kind) in enumerate(columns, start=1):
-            if columns is INDICATOR_COLUMNS and key in bulletin.details:  # to its appeals
-                for (cell,) in sheet.iter_rows(min_row=header_row + 1, min_col=index,
-                                               max_col=index):
-                    cell.hyperlink = Hyperlink(ref=cell.coordinate,
-                                               location=f"'明细-{FIGURE_NAMES[key]}'!A1")
             letter = sheet.cell(row=header_row, column=index).column_letter
             sheet.column_dimensions[letter].width = 28 if kind == TEXT else 12
             if kind == PERCENT:
@@ -198,6 +232,21 @@ def write_workbook(bulletin: Bulletin, stream: io.BufferedIOBase) -> None:
         for sheet in workbook.worksheets:
             sheet.oddHeader.center.text = bulletin.synthetic_label
     workbook.save(stream)
+
+
+#: 研判 sheet → its counts that have a 明细 sheet.
+TABLE_COUNTS = {"突出问题": ("appeals", "previous", "unsatisfied"), "激增预警": ("count", "baseline")}
+
+
+def _detail_sheet(title: str, key: str, row: dict) -> str | None:
+    """The 明细 sheet a cell of sheet `title` links to (the caller checks that it exists)."""
+    if title in GROUPS.values():
+        return TABLE_DETAILS["score"][0] if key == "score" else f"明细-{FIGURE_NAMES.get(key)}"
+    if key in TABLE_COUNTS.get(title, ()):
+        return f"明细-{title}"
+    if title == TABLE_DETAILS["score"][0] and key == "figure_name":
+        return f"明细-{row['figure_name']}"
+    return None
 
 
 def _detail_columns(figure: str) -> tuple:

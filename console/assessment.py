@@ -11,6 +11,7 @@ production unless asked), and every report counting them carries `synthetic_labe
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import threading
 
@@ -21,8 +22,9 @@ from werkzeug.exceptions import Conflict
 from assessment import store
 from assessment.analysis import (act_before_list, repeats, surges, top_problems, week_start,
                                  weekly_counts)
-from assessment.bulletin import (Names, as_of_moment, build_bulletin, last_sync, synthetic_label,
+from assessment.bulletin import (as_of_moment, build_bulletin, last_sync, synthetic_label,
                                  write_csv, write_workbook)
+from assessment.drilldown import SCORE, TABLES, Names, explain_score, explain_table
 from assessment.explain import FIGURE_PARTS, explain
 from admin_data.assessment import AssessmentConfigError, ASSESSMENT
 from assessment.indicators import COUNTS, GROUPS, InputError, indicators, parse_period
@@ -50,7 +52,7 @@ class SyntheticChoiceSchema(Schema):
                        "正式环境不计入。计入时报表带 synthetic_label 提示"})
 
 
-class ReportQuerySchema(SyntheticChoiceSchema):
+class PeriodQuerySchema(SyntheticChoiceSchema):
     """Query parameters of every report; unknown ones are ignored."""
     class Meta:
         unknown = EXCLUDE
@@ -61,6 +63,9 @@ class ReportQuerySchema(SyntheticChoiceSchema):
     month = fields.String(metadata={"description": "月份 YYYY-MM", "example": "2026-11"})
     quarter = fields.String(metadata={"description": "季度 YYYY-Qn", "example": "2026-Q4"})
     year = fields.String(metadata={"description": "年份 YYYY", "example": "2026"})
+
+
+class ReportQuerySchema(PeriodQuerySchema):
     group = fields.String(load_default="lead_unit", validate=validate.OneOf(
         list(GROUPS), error=f"「统计口径」应为 {' / '.join(GROUPS)} 之一"),
         metadata={"description": "统计口径 (默认 lead_unit)"})
@@ -72,9 +77,22 @@ class ExplainQuerySchema(ReportQuerySchema):
         list(GROUPS), error=f"「统计口径」应为 {' / '.join(GROUPS)} 之一"),
         metadata={"description": "统计口径 (默认 county)"})
     figure = fields.String(required=True, validate=validate.OneOf(
-        list(FIGURE_PARTS), error=f"「指标」应为 {' / '.join(FIGURE_PARTS)} 之一"),
-        metadata={"description": "指标 (如 completion_on_time_rate)",
-                  "example": "completion_on_time_rate"})
+        [*FIGURE_PARTS, SCORE], error=f"「指标」应为 {' / '.join([*FIGURE_PARTS, SCORE])} 之一"),
+        metadata={"description": "指标 (如 completion_on_time_rate; score: 综合得分的构成, "
+                                 "各项比率及其工单)", "example": "completion_on_time_rate"})
+
+
+class AnalysisExplainQuerySchema(PeriodQuerySchema):
+    table = fields.String(required=True, validate=validate.OneOf(
+        list(TABLES), error=f"「研判表」应为 {' / '.join(TABLES)} 之一"), metadata={
+        "description": "研判表: problems 突出问题 (须 category), surges 激增预警 (本期最后一周; "
+                       "须 township 和 category), weekly 乡镇 × 分类 × 周 (须 week; township、"
+                       "category 不给即「无」)", "example": "problems"})
+    township = fields.String(metadata={"description": "乡镇(街道) id", "example": "yanji"})
+    category = fields.String(metadata={"description": "诉求分类代码",
+                                       "example": "construction.propertyService"})
+    week = fields.String(metadata={"description": "周一的日期 YYYY-MM-DD (weekly)",
+                                   "example": "2026-11-23"})
 
 
 class PeriodSchema(Schema):
@@ -109,8 +127,8 @@ class IndicatorReportSchema(ReportSchema):
     rows = fields.List(fields.Nested(IndicatorRowSchema), required=True)
 
 
-class ExplainedAppealSchema(Schema):
-    """One appeal behind a figure (no caller data)."""
+class ListedAppealSchema(Schema):
+    """One appeal behind a number of a report (no caller data)."""
     appeal_number = fields.String(required=True)
     title = fields.String(required=True)
     lead_unit = fields.String(allow_none=True)
@@ -118,23 +136,53 @@ class ExplainedAppealSchema(Schema):
     township_name = fields.String(required=True)
     received_at = fields.String(required=True, metadata={"description": "受理时间"})
     state = fields.String(required=True, metadata={"description": "在办 | 已办结"})
-    step = fields.String(required=True, metadata={"description": "所示时限的环节: 签收/首次反馈/办结"})
-    deadline = fields.String(allow_none=True, metadata={"description": "该环节的时限"})
-    done_at = fields.String(allow_none=True, metadata={"description": "该环节完成时间 (未完成: null)"})
-    adds = fields.Float(required=True, metadata={"description": "计入该部分的数量"})
     reason = fields.String(required=True, metadata={"description": "为何如此计入, 如 签收超时 2 小时 13 分"})
     synthetic = fields.Boolean(required=True, metadata={"description": "合成(模拟)工单"})
 
 
-class ExplainedPartSchema(Schema):
-    part = fields.String(required=True, metadata={"description": "numerator | denominator | count"})
-    name = fields.String(required=True)
-    total = fields.Float(required=True, metadata={"description": "所列工单计入数量之和 = 该部分的数"})
-    appeals = fields.List(fields.Nested(ExplainedAppealSchema), required=True)
+class ExplainedAppealSchema(ListedAppealSchema):
+    """One appeal behind a figure of the indicators."""
+    step = fields.String(required=True, metadata={"description": "所示时限的环节: 签收/首次反馈/办结"})
+    deadline = fields.String(allow_none=True, metadata={"description": "该环节的时限"})
+    done_at = fields.String(allow_none=True, metadata={"description": "该环节完成时间 (未完成: null)"})
+    adds = fields.Float(required=True, metadata={"description": "计入该部分的数量"})
 
 
-class ExplanationSchema(ReportSchema):
+def part_schema(name: str, parts: str, total: type[fields.Number], appeal: type[Schema]):
+    """A part of a number (`parts`: its possible names) and the appeals listed for it."""
+    return Schema.from_dict({
+        "part": fields.String(required=True, metadata={"description": parts}),
+        "name": fields.String(required=True),
+        "total": total(required=True, metadata={"description": "所列工单计入数量之和 = 该部分的数"}),
+        "appeals": fields.List(fields.Nested(appeal), required=True)}, name=name)
+
+
+ExplainedPartSchema = part_schema("ExplainedPartSchema", "numerator | denominator | count",
+                                  fields.Float, ExplainedAppealSchema)
+
+
+class ScoreComponentSchema(Schema):
+    """One rate of the composite score, with its own drill-down."""
+    figure = fields.String(required=True)
+    figure_name = fields.String(required=True)
+    value = fields.Float(allow_none=True, metadata={"description": "比率 0–1 (无分母: null, 不计)"})
+    weight = fields.Float(required=True, metadata={"description": "权重 (assessment.yaml)"})
+    share = fields.Float(required=True, metadata={
+        "description": "在有分母的比率中所占权重比例 0–1 (不计: 0)"})
+    points = fields.Float(allow_none=True, metadata={
+        "description": "得分贡献 = 100 × share × value; 各项之和即综合得分"})
+    counted = fields.Boolean(required=True, metadata={"description": "是否计入综合得分"})
+    parts = fields.List(fields.Nested(ExplainedPartSchema), required=True,
+                        metadata={"description": "该比率的分子、分母及其工单"})
+
+
+class DrillDownSchema(ReportSchema):
+    """What every drill-down has besides the report's frame."""
     as_of = fields.String(required=True, metadata={"description": "数据截至 (最近一次同步)"})
+    title = fields.String(metadata={"description": "所查的行 (研判表)"})
+
+
+class ExplanationSchema(DrillDownSchema):
     group = fields.String(required=True)
     unit = fields.String(required=True)
     unit_name = fields.String(required=True)
@@ -142,6 +190,34 @@ class ExplanationSchema(ReportSchema):
     figure_name = fields.String(required=True)
     value = fields.Float(allow_none=True, metadata={"description": "指标的数 (比率 0–1)"})
     parts = fields.List(fields.Nested(ExplainedPartSchema), required=True)
+    components = fields.List(fields.Nested(ScoreComponentSchema), metadata={
+        "description": "仅 figure=score: 综合得分的各项比率、权重及其工单"})
+    notes = fields.List(fields.String(), metadata={"description": "仅 figure=score: 算法说明"})
+
+
+class AnalysisAppealSchema(ListedAppealSchema):
+    """One appeal behind a number of a 研判 table (reason: e.g. 本周 (… 起) 受理于 …)."""
+    category_name = fields.String(required=True)
+    adds = fields.Integer(required=True, metadata={"description": "计入该部分的件数 (1)"})
+
+
+AnalysisPartSchema = part_schema(
+    "AnalysisPartSchema", "problems: appeals | previous | unsatisfied; surges: count | baseline; "
+    "weekly: appeals", fields.Integer, AnalysisAppealSchema)
+
+
+class AnalysisExplanationSchema(DrillDownSchema):
+    table = fields.String(required=True)
+    table_name = fields.String(required=True)
+    township = fields.String(allow_none=True)
+    township_name = fields.String()
+    category_code = fields.String(allow_none=True)
+    category_name = fields.String(required=True)
+    week = fields.Date(allow_none=True, metadata={"description": "所看的一周 (周一)"})
+    value = fields.Integer(required=True, metadata={"description": "表中的数 (本期件数/本周件数/件数)"})
+    parts = fields.List(fields.Nested(AnalysisPartSchema), required=True)
+    notes = fields.List(fields.String(), required=True, metadata={
+        "description": "该行其余的数 (环比、基线、偶然概率) 如何由各部分算出"})
 
 
 class ProblemSchema(Schema):
@@ -403,16 +479,36 @@ def assessment_explain():
     """The appeals behind one figure of one unit (numerator and denominator of a rate), with
     the deadline, when the step was done and why each counts; no caller data."""
     query = _query(ExplainQuerySchema())
+    figure = explain_score if query["figure"] == SCORE else functools.partial(
+        explain, figure=query["figure"])
+    return _explained(query, lambda db, period, as_of: figure(
+        db, period, config=ASSESSMENT.current(), directory=DIRECTORY.current(),
+        as_of=as_of_moment(as_of), group=query["group"], unit=query.get("unit")))
+
+
+def _explained(query: dict, drill) -> dict:
+    """`drill(db, period, as_of)` on the store the query asks for, with the report's frame."""
     db = _store(query)
     try:
         as_of = last_sync(db)
-        explained = explain(db, query["period"], query["figure"], ASSESSMENT.current(),
-                            DIRECTORY.current(), as_of_moment(as_of), query["group"],
-                            query.get("unit"))
+        explained = drill(db, query["period"], as_of)
         label = _synthetic_label(db, query["period"])
     finally:
         db.close()
     return explained | {"period": query["period"], "as_of": as_of, "synthetic_label": label}
+
+
+@api.get("/assessment/analysis/explain")
+@requires_scope_or_login(ASSESSMENT_READ)
+@responds_with(AnalysisExplanationSchema())
+def assessment_analysis_explain():
+    """The appeals behind one row of a 研判 table (突出问题, 激增预警, weekly counts), under the
+    count each adds to, with why; and how the row's other numbers follow; no caller data."""
+    query = _query(AnalysisExplainQuerySchema())
+    names = Names(DIRECTORY.current(), TAXONOMY.current())
+    return _explained(query, lambda db, period, _: explain_table(
+        db, period, query["table"], ASSESSMENT.current(), names, query.get("township"),
+        query.get("category"), query.get("week")))
 
 
 @api.get("/assessment/bulletin.xlsx")
@@ -450,6 +546,8 @@ for _view in (assessment_indicators, assessment_indicators_csv, assessment_analy
     _view.query_schema = ReportQuerySchema
 assessment_explain.refusals = REFUSALS
 assessment_explain.query_schema = ExplainQuerySchema
+assessment_analysis_explain.refusals = REFUSALS
+assessment_analysis_explain.query_schema = AnalysisExplainQuerySchema
 assessment_sync.refusals = {503: "流程引擎暂不可用"}
 assessment_sync.refusals = {409: "另一次同步正在进行", 503: "流程引擎暂不可用"}
 assessment_trend.refusals = {400: "月份或月数有误 (字段 → 问题)"}

@@ -87,7 +87,8 @@ def test_bulletin_workbook_has_the_sheets_and_columns(console):
     workbook = load_workbook(io.BytesIO(response.content))
     assert workbook.sheetnames == ["说明", "乡镇(街道)", "部门", "牵头单位", "全县",
                                    "突出问题", "激增预警", "未诉先办"] + [
-        f"明细-{name}" for name in FIGURE_NAMES.values()]
+        f"明细-{name}" for name in FIGURE_NAMES.values()] + [
+        "明细-综合得分", "明细-突出问题", "明细-激增预警"]
     # Synthetic appeals counted (the demo profile's default): every sheet says so first.
     for sheet in workbook:
         assert "合成(模拟)工单" in sheet["A1"].value, sheet.title
@@ -112,6 +113,24 @@ def test_bulletin_workbook_has_the_sheets_and_columns(console):
             assert sums["计入件数"] == figures[name], name
         elif sums["计入分母"]:
             assert round(sums["计入分子"] / sums["计入分母"], 4) == figures[name], name
+    # The score: per unit its rates, weights and points (their sum is the score), each rate
+    # linked to its 明细 sheet; 突出问题's counts: the appeals listed under each.
+    score_sheet = workbook["明细-综合得分"]
+    assert [cell.value for cell in score_sheet[2]][:3] == ["口径", "单位", "指标"]
+    county_points = [row for row in score_sheet.iter_rows(min_row=3, values_only=True)
+                     if row[0] == "全县"]
+    assert len(county_points) == 5
+    assert sum(row[6] for row in county_points if row[6] != "—") == pytest.approx(
+        figures["综合得分"], abs=0.03)  # each cell rounded to 2 decimals
+    assert score_sheet.cell(row=3, column=3).hyperlink.location.startswith("'明细-")
+    assert workbook["全县"].cell(row=3, column=len(headers)).hyperlink.location == \
+        "'明细-综合得分'!A1"
+    problems = list(workbook["突出问题"].iter_rows(min_row=3, values_only=True))
+    listed = [row[:2] for row in workbook["明细-突出问题"].iter_rows(min_row=3, values_only=True)]
+    for category, appeals, previous, _, unsatisfied in problems:
+        assert [listed.count((category, part)) for part in ("本期件数", "上期件数", "不满意件数")] \
+            == [appeals, previous, unsatisfied], category
+    assert workbook["突出问题"].cell(row=3, column=2).hyperlink.location == "'明细-突出问题'!A1"
     everything = "\n".join(str(cell.value) for sheet in workbook for row in sheet.iter_rows()
                            for cell in row)
     assert "2025-06-01 至 2025-06-30" in everything
@@ -150,12 +169,58 @@ def test_explain_lists_the_appeals_behind_a_figure(console):
         assert all(appeal["synthetic"] and appeal["township_name"] == "闫集镇"
                    and appeal["reason"] for appeal in denominator["appeals"])
         assert_no_caller(response.text)
-    refused = get("/api/v1/assessment/indicators/explain", figure="score", **params)
+    refused = get("/api/v1/assessment/indicators/explain", figure="rank", **params)
     assert refused.status_code == 400 and list(refused.json()["errors"]) == ["figure"]
     document = get("/api/v1/openapi.json").json()
     operation = document["paths"]["/api/v1/assessment/indicators/explain"]["get"]
     assert {"figure", "group", "unit", "month", "include_synthetic"} <= {
         parameter["name"] for parameter in operation["parameters"]}
+
+
+def test_score_and_analysis_drill_downs_over_the_api(console):
+    """The composite score's components and the 研判 rows' appeals, labelled as synthetic."""
+    get, _ = console
+    params = {"month": "2025-06", "group": "township", "unit": "yanji"}
+    row, = get("/api/v1/assessment/indicators", **params).json()["rows"]
+    score = get("/api/v1/assessment/indicators/explain", figure="score", **params)
+    assert score.status_code == 200, score.text
+    made = score.json()
+    assert made["value"] == pytest.approx(row["score"]) and "合成" in made["synthetic_label"]
+    assert sum(c["points"] for c in made["components"] if c["counted"]) == \
+        pytest.approx(row["score"])
+    for component in made["components"]:
+        numerator, denominator = component["parts"]
+        assert component["value"] == row[component["figure"]]
+        assert len(denominator["appeals"]) == denominator["total"]
+    period = {"month": "2025-06"}
+    analysis = get("/api/v1/assessment/analysis", **period).json()
+    problem = analysis["problems"][0]
+    explained = get("/api/v1/assessment/analysis/explain", table="problems",
+                    category=problem["category_code"], **period)
+    assert explained.status_code == 200, explained.text
+    parts = {part["part"]: part for part in explained.json()["parts"]}
+    assert {name: part["total"] for name, part in parts.items()} == {
+        name: problem[name] for name in ("appeals", "previous", "unsatisfied")}
+    assert all(appeal["synthetic"] and appeal["category_name"] == problem["category_name"]
+               for appeal in parts["appeals"]["appeals"])
+    assert "合成" in explained.json()["synthetic_label"]
+    assert_no_caller(explained.text)
+    week = analysis["weekly"][0]
+    weekly = get("/api/v1/assessment/analysis/explain", table="weekly", week=week["week"],
+                 township=week["township"] or "", category=week["category_code"] or "", **period)
+    assert weekly.json()["value"] == week["appeals"] == len(weekly.json()["parts"][0]["appeals"])
+    missing = get("/api/v1/assessment/analysis/explain", table="surges", category="x", **period)
+    assert missing.status_code == 400 and list(missing.json()["errors"]) == ["township"]
+    real_only = get("/api/v1/assessment/analysis/explain", table="problems",
+                    category=problem["category_code"], include_synthetic="false", **period)
+    assert real_only.json()["synthetic_label"] is None
+    assert all(not appeal["synthetic"] for part in real_only.json()["parts"]
+               for appeal in part["appeals"])
+    operation = get("/api/v1/openapi.json").json()["paths"][
+        "/api/v1/assessment/analysis/explain"]["get"]
+    assert {"table", "township", "category", "week", "month", "include_synthetic"} <= {
+        parameter["name"] for parameter in operation["parameters"]}
+    assert "group" not in {parameter["name"] for parameter in operation["parameters"]}
 
 
 def test_pages_are_served_to_the_console_login(console, console_as):

@@ -9,12 +9,15 @@ import pytest
 
 from assessment import store
 from admin_data.assessment import load_assessment_config
+from assessment.analysis import surges, top_problems, week_start, weekly_counts
+from assessment.drilldown import Names, explain_score, explain_table
 from assessment.explain import FIGURE_PARTS, explain
 from assessment.indicators import GROUPS, InputError, indicators, parse_period
 from assessment.sync import sync
 from assessment.synthetic import synthetic_row
 from admin_data.workdays import SHANGHAI
 from admin_data.directory import load_directory
+from admin_data.taxonomy import load_taxonomy
 from tests.appeal_driver import AppealDriver
 from tests.conftest import wait_until
 
@@ -249,6 +252,14 @@ def test_quarter_and_year_cover_their_months():
     assert parse_period(year="2026").end == dt.date(2026, 12, 31)
 
 
+def every_row(synced):
+    """(group, unit, indicator row) of every row of every group (unit None: the county)."""
+    db, period = synced
+    for group in GROUPS:
+        for row in indicators(db, period, load_assessment_config(), load_directory(), group):
+            yield group, None if group == "county" else row["unit"], row
+
+
 def test_drill_down_totals_are_the_figures_of_every_row(synced):
     """Every figure of every row of every group: the appeals listed for each part add up to the
     part, and a rate is its numerator over its denominator."""
@@ -256,25 +267,110 @@ def test_drill_down_totals_are_the_figures_of_every_row(synced):
     config, directory = load_assessment_config(), load_directory()
     as_of = dt.datetime.now().astimezone()
     checked = 0
-    for group in GROUPS:
-        for row in indicators(db, period, config, directory, group):
-            unit = None if group == "county" else row["unit"]
-            for figure, parts in FIGURE_PARTS.items():
-                explained = explain(db, period, figure, config, directory, as_of, group, unit)
-                assert explained["value"] == row[figure], (group, unit, figure)
-                totals = {part["part"]: part["total"] for part in explained["parts"]}
-                for part in explained["parts"]:
-                    assert part["total"] == pytest.approx(
-                        sum(appeal["adds"] for appeal in part["appeals"]))
-                if "count" in totals:
-                    assert totals["count"] == row[figure], (group, unit, figure)
-                elif totals["denominator"]:
-                    assert totals["numerator"] / totals["denominator"] == pytest.approx(
-                        row[figure]), (group, unit, figure)
-                else:
-                    assert row[figure] is None and totals["numerator"] == 0
-                checked += 1
+    for group, unit, row in every_row(synced):
+        for figure, parts in FIGURE_PARTS.items():
+            explained = explain(db, period, figure, config, directory, as_of, group, unit)
+            assert explained["value"] == row[figure], (group, unit, figure)
+            totals = {part["part"]: part["total"] for part in explained["parts"]}
+            for part in explained["parts"]:
+                assert part["total"] == pytest.approx(
+                    sum(appeal["adds"] for appeal in part["appeals"]))
+            if "count" in totals:
+                assert totals["count"] == row[figure], (group, unit, figure)
+            elif totals["denominator"]:
+                assert totals["numerator"] / totals["denominator"] == pytest.approx(
+                    row[figure]), (group, unit, figure)
+            else:
+                assert row[figure] is None and totals["numerator"] == 0
+            checked += 1
     assert checked >= len(FIGURE_PARTS) * 30
+
+
+def listed(explained: dict) -> dict:
+    """Part → the numbers of the appeals listed for it, after checking its total is their count."""
+    numbers = {}
+    for part in explained["parts"]:
+        assert part["total"] == len(part["appeals"]) == sum(a["adds"] for a in part["appeals"])
+        assert all(appeal["reason"] and appeal["category_name"] and not appeal["synthetic"]
+                   for appeal in part["appeals"])
+        numbers[part["part"]] = {appeal["appeal_number"] for appeal in part["appeals"]}
+    return numbers
+
+
+def test_analysis_drill_downs_list_exactly_the_numbers_of_every_row(synced, driven):
+    """突出问题, 激增预警 and the weekly counts: for every row, each number is the count of the
+    appeals its drill-down lists."""
+    db, period = synced
+    config, names = load_assessment_config(), Names(load_directory(), load_taxonomy())
+    problems = top_problems(db, period)
+    assert problems
+    for row in problems:
+        explained = explain_table(db, period, "problems", config, names,
+                                  category=row["category_code"])
+        totals = {part["part"]: part["total"] for part in explained["parts"]}
+        assert totals == {key: row[key] for key in ("appeals", "previous", "unsatisfied")}
+        assert explained["value"] == row["appeals"]
+    found = surges(db, week_start(period.end), config.surge)
+    # 闫集镇 物业: A1–A5 this week, nothing before: a surge.
+    assert ("yanji", PROPERTY["categoryCode"]) in [(row["township"], row["category_code"])
+                                                   for row in found]
+    for row in found:
+        explained = explain_table(db, period, "surges", config, names, row["township"],
+                                  row["category_code"])
+        count, baseline = explained["parts"]
+        assert count["total"] == row["count"] == explained["value"]
+        assert baseline["total"] / config.surge.baseline_weeks == pytest.approx(row["baseline"])
+        assert explained["notes"][-1].endswith("满足, 列入激增预警")
+    surge = next(row for row in found if row["township"] == "yanji")
+    numbers = listed(explain_table(db, period, "surges", config, names, "yanji",
+                                   PROPERTY["categoryCode"]))
+    assert numbers["count"] == {driven[name] for name in ("A1", "A2", "A3", "A4", "A5")}
+    assert surge["count"] == 5
+    weekly = weekly_counts(db, period)
+    assert sum(row["appeals"] for row in weekly) == len(driven)
+    for row in weekly:
+        explained = explain_table(db, period, "weekly", config, names, row["township"],
+                                  row["category_code"], row["week"])
+        assert explained["value"] == row["appeals"] == len(listed(explained)["appeals"])
+
+
+def test_composite_score_drill_down_adds_up_to_the_score_of_every_row(synced):
+    """Every unit of every group: the points of the rates add up to its score, each rate is the
+    figure of its own drill-down, and the weights are those of assessment.yaml."""
+    db, period = synced
+    config, directory = load_assessment_config(), load_directory()
+    as_of = dt.datetime.now().astimezone()
+    scored = 0
+    for group, unit, row in every_row(synced):
+        explained = explain_score(db, period, config, directory, as_of, group, unit)
+        assert explained["value"] == row["score"], (group, unit)
+        components = explained["components"]
+        assert {c["figure"]: c["weight"] for c in components} == {
+            f"{rate}_rate": weight for rate, weight in config.indicator_weights.items()}
+        for component in components:
+            assert component["value"] == row[component["figure"]]
+            numerator, denominator = (part["total"] for part in component["parts"])
+            assert component["counted"] == bool(denominator)
+        if row["score"] is None:
+            assert not any(component["counted"] for component in components)
+            continue
+        assert sum(c["points"] for c in components if c["counted"]) == \
+            pytest.approx(row["score"])
+        assert sum(c["share"] for c in components) == pytest.approx(1)
+        scored += 1
+    assert scored >= 4
+
+
+def test_analysis_drill_down_refuses_a_row_it_cannot_name(synced):
+    db, period = synced
+    config, names = load_assessment_config(), Names(load_directory(), load_taxonomy())
+    for table, arguments, field in (("problems", {}, "category"),
+                                    ("surges", {"category": "x"}, "township"),
+                                    ("weekly", {"week": "2026-11-24"}, "week"),
+                                    ("repeats", {}, "table")):
+        with pytest.raises(InputError) as refused:
+            explain_table(db, period, table, config, names, **arguments)
+        assert refused.value.field == field
 
 
 def test_drill_down_says_why_an_appeal_counts(synced, driven):

@@ -52,6 +52,8 @@ def test_overview_and_printable_bulletin_show_the_figures(console_page, settings
     yanji = page.locator("#indicators tr", has_text="闫集镇")
     rate = yanji.locator("td").nth(headers.index("按时办结率"))
     shown = rate.inner_text()
+    score_link = yanji.locator("td").nth(headers.index("综合得分")).locator("a")
+    score_shown, score_page = score_link.inner_text(), score_link.get_attribute("href")
     rate.locator("a").click()
     page.locator("table.appeals[data-part=denominator] tr").nth(1).wait_for()
     assert page.locator("#title").inner_text() == f"闫集镇 · 按时办结率: {shown}"
@@ -61,13 +63,42 @@ def test_overview_and_printable_bulletin_show_the_figures(console_page, settings
     assert "工单编号" in page.locator("table.appeals th").all_inner_texts()
     screenshot(page, "console-assessment-explain")
 
+    # The score shows how it is made: each rate with its weight, each opening its appeals.
+    page.goto(f"{settings.console_url}{score_page}")
+    page.locator("#components tr").nth(5).wait_for()
+    assert page.locator("#title").inner_text() == f"闫集镇 · 综合得分: {score_shown}"
+    assert page.locator("#components th").all_inner_texts()[:3] == ["指标", "比率", "权重"]
+    screenshot(page, "console-assessment-score")
+    page.locator("#components a", has_text="按时办结率").click()
+    page.locator("table.appeals[data-part=denominator] tr").nth(1).wait_for()
+    assert page.locator("#title").inner_text() == f"闫集镇 · 按时办结率: {shown}"
+
+    # A number of the 研判 tables opens its appeals: the month's top problem.
+    page.goto(f"{settings.console_url}/assessment")
+    page.locator("#sync-status", has_text="已同步").wait_for()
+    page.get_by_label("月份").select_option("2025-06")
+    with page.expect_response(lambda response: "/assessment/trend" in response.url):
+        page.get_by_role("button", name="查询").click()
+    top = page.locator("#problems tr").nth(1)
+    category, count = top.locator("td").nth(0).inner_text(), top.locator("td").nth(1).inner_text()
+    assert page.locator("#surges a, #weekly a").count() > 0
+    top.locator("td").nth(1).locator("a").click()
+    page.locator("table.appeals[data-part=appeals] tr").nth(1).wait_for()
+    assert page.locator("#title").inner_text() == f"突出问题 · {category}: {count} 件"
+    assert page.locator("#parts h2").first.inner_text().startswith(f"本期件数 = {count} ")
+    assert page.locator("table.appeals[data-part=appeals] tr").count() == 1 + int(count)
+    assert "环比" in page.locator("#notes").inner_text()
+    assert "合成(模拟)工单" in page.locator("#synthetic").inner_text()
+    screenshot(page, "console-assessment-analysis-explain")
+
     page.goto(f"{settings.console_url}/assessment/bulletin?month=2025-06")
     page.locator("#county td", has_text="全县").wait_for()
     assert "2025-06-01 至 2025-06-30" in page.locator("#meta").inner_text()
     assert page.locator("#township tr").count() == 1 + 27
     assert "合成(模拟)工单" in page.locator("#synthetic").inner_text()
-    # Every figure links to its appeals: all cells but the unit and the score.
-    assert page.locator("#county a").count() == page.locator("#county td").count() - 2
+    # Every figure links to its appeals, the score to how it is made: all cells but the unit.
+    assert page.locator("#county a").count() == page.locator("#county td").count() - 1
+    assert page.locator("#problems a").count() == 4 * (page.locator("#problems tr").count() - 1)
     screenshot(page, "console-bulletin", full_page=True)
     page.goto(f"{settings.console_url}/assessment/bulletin?month=2025-06&include_synthetic=false")
     page.locator("#county td", has_text="全县").wait_for()

@@ -42,10 +42,24 @@
   }
 
   // Every figure of a unit's row opens the list of the appeals behind it.
-  const EXPLAINED = new Set(INDICATORS.map(([key]) => key).filter((key) => !["unit_name", "score"].includes(key)));
+  // The score opens how it is made (each rate, its weight and its own appeals).
+  const EXPLAINED = new Set(INDICATORS.map(([key]) => key).filter((key) => key !== "unit_name"));
   function explainLink(group, params) {
     return (row, key) => EXPLAINED.has(key) ? "/assessment/explain?" + new URLSearchParams({
       ...params, group, figure: key, ...(group === "county" ? {} : {unit: row.unit})}).toString() : null;
+  }
+
+  // Every number of a 研判 table opens the appeals behind its row: table → (the row's keys
+  // that link, the row's identity in the query).
+  const ANALYSIS_LINKS = {
+    problems: [["appeals", "previous", "change", "unsatisfied"], (row) => ({category: row.category_code})],
+    surges: [["count", "baseline", "p_value"], (row) => ({township: row.township, category: row.category_code})],
+    weekly: [["appeals"], (row) => ({week: row.week, township: row.township || "", category: row.category_code || ""})],
+  };
+  function analysisLink(table, params) {
+    const [keys, identity] = ANALYSIS_LINKS[table];
+    return (row, key) => keys.includes(key) ? "/assessment/explain?" + new URLSearchParams({
+      ...params, table, ...identity(row)}).toString() : null;
   }
 
   // The synthetic-data warning, shown on every page that counts synthetic appeals.
@@ -94,12 +108,13 @@
           form.group.value, {month: form.month.value, include_synthetic: form.include_synthetic.checked}));
         scores(document.getElementById("chart"), report.rows);
         const analysis = await (await call(`/analysis?month=${form.month.value}&${scope()}`)).json();
-        table(document.getElementById("problems"), PROBLEMS, analysis.problems);
-        table(document.getElementById("surges"), SURGES, analysis.surges);
+        const params = {month: form.month.value, include_synthetic: form.include_synthetic.checked};
+        table(document.getElementById("problems"), PROBLEMS, analysis.problems, analysisLink("problems", params));
+        table(document.getElementById("surges"), SURGES, analysis.surges, analysisLink("surges", params));
         table(document.getElementById("act-before"), ISSUES, analysis.act_before);
         table(document.getElementById("repeats"), REPEATS, analysis.repeats);
         const busiest = [...analysis.weekly].sort((a, b) => b.appeals - a.appeals).slice(0, 30);
-        table(document.getElementById("weekly"), WEEKLY, busiest);
+        table(document.getElementById("weekly"), WEEKLY, busiest, analysisLink("weekly", params));
         const county = await (await call(`/trend?months=12&month=${form.month.value}&${scope()}`)).json();
         trend(document.getElementById("trend"), county.months);
         document.getElementById("print").href = `bulletin?month=${form.month.value}&${scope()}`;
@@ -139,8 +154,8 @@
         table(document.getElementById(group), INDICATORS, data.indicators[group],
           explainLink(group, params));
       }
-      table(document.getElementById("problems"), PROBLEMS, data.problems);
-      table(document.getElementById("surges"), SURGES, data.surges);
+      table(document.getElementById("problems"), PROBLEMS, data.problems, analysisLink("problems", params));
+      table(document.getElementById("surges"), SURGES, data.surges, analysisLink("surges", params));
       table(document.getElementById("act-before"), ISSUES, data.act_before);
     } catch (error) { document.getElementById("message").textContent = error.message; }
   }
@@ -153,23 +168,62 @@
     ["deadline", "时限", minute], ["done_at", "完成时间", minute], ["adds", "计入", number],
     ["reason", "原因", String]];
 
+  // The appeals behind a number of a 研判 table (category instead of deadline and step).
+  const TABLE_APPEALS = [["appeal_number", "工单编号", String], ["title", "标题", String],
+    ["lead_unit_name", "牵头单位", String], ["township_name", "乡镇(街道)", String],
+    ["category_name", "诉求分类", String], ["received_at", "受理时间", minute],
+    ["state", "状态", String], ["adds", "计入", number], ["reason", "原因", String]];
+  // The rates a composite score is made of; each opens its own appeals.
+  const COMPONENTS = [["figure_name", "指标", String], ["value", "比率", percent],
+    ["weight", "权重", number], ["share", "权重占比", percent], ["points", "得分贡献", score],
+    ["numerator", "分子", number], ["denominator", "分母", number]];
+
+  function appealTables(parts, columns) {
+    const element = document.getElementById("parts");
+    element.innerHTML = "";
+    for (const part of parts) {
+      const heading = document.createElement("h2"), list = document.createElement("table");
+      heading.textContent = `${part.name} = ${part.total} (${part.appeals.length} 件工单)`;
+      list.className = "table table-sm table-bordered appeals";
+      list.dataset.part = part.part;
+      table(list, columns, part.appeals);
+      const wrap = document.createElement("div");
+      wrap.className = "table-responsive";
+      wrap.append(list);
+      element.append(heading, wrap);
+    }
+  }
+
+  function notes(lines) {
+    const element = document.getElementById("notes");
+    element.innerHTML = lines.map((line) => `<li>${escape(line)}</li>`).join("");
+    element.hidden = !lines.length;
+  }
+
   async function explain() {
+    const query = new URLSearchParams(location.search);
+    const analysis = query.has("table");
     try {
-      const data = await (await call("/indicators/explain" + location.search)).json();
+      const data = await (await call((analysis ? "/analysis/explain?" : "/indicators/explain?") + query)).json();
       label(data.synthetic_label);
-      const value = data.figure.endsWith("_rate") ? percent(data.value) : number(data.value);
-      document.getElementById("title").textContent = `${data.unit_name} · ${data.figure_name}: ${value}`;
       document.getElementById("meta").textContent = `统计期间 ${data.period.start} 至 ${data.period.end} (按受理日期) · 数据截至 ${minute(data.as_of)}`;
-      const parts = document.getElementById("parts");
-      parts.innerHTML = "";
-      for (const part of data.parts) {
-        const heading = document.createElement("h2"), list = document.createElement("table");
-        heading.textContent = `${part.name} = ${part.total} (${part.appeals.length} 件工单)`;
-        list.className = "table table-sm table-bordered appeals";
-        list.dataset.part = part.part;
-        table(list, APPEALS, part.appeals);
-        parts.append(heading, list);
+      notes(data.notes || []);
+      if (analysis) {
+        document.getElementById("title").textContent = `${data.table_name} · ${data.title}: ${data.value} 件`;
+        appealTables(data.parts, TABLE_APPEALS);
+        return;
       }
+      const value = data.figure.endsWith("_rate") ? percent(data.value) : data.figure === "score" ? score(data.value) : number(data.value);
+      document.getElementById("title").textContent = `${data.unit_name} · ${data.figure_name}: ${value}`;
+      const components = document.getElementById("components");
+      components.hidden = !data.components;
+      if (data.components) {
+        const rows = data.components.map((component) => ({...component,
+          ...Object.fromEntries(component.parts.map((part) => [part.part, part.total]))}));
+        table(components, COMPONENTS, rows, (row, key) => key === "figure_name" ? "/assessment/explain?" +
+          new URLSearchParams({...Object.fromEntries(query), figure: row.figure}).toString() : null);
+      }
+      appealTables(data.parts, APPEALS);
     } catch (error) { document.getElementById("message").textContent = error.message; }
   }
 

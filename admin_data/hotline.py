@@ -1,5 +1,6 @@
 """The hotline centre's settings file (hotline.yaml): callback tries, extension limits,
-supervision response periods and the repeated-appeal window, validated as one schema."""
+supervision response periods, the repeated-appeal window, the calendar warning, the times of the
+units' deadline reminders and of the daily processes, validated as one schema."""
 from __future__ import annotations
 
 import datetime as dt
@@ -62,6 +63,30 @@ class CalendarSchema(Schema):
             raise ValidationError(f"{value} 不是有效的日期")
 
 
+def _time_of_day(label: str, default: str, help_text: str) -> fields.String:
+    return fields.String(load_default=default, validate=validate.Regexp(
+        r"^([01]\d|2[0-3]):[0-5]\d$", error="应写成 时:分 (24 小时制), 如 09:00"),
+        metadata={"label": label, "unit": "时:分", "help": help_text})
+
+
+class RemindersSchema(Schema):
+    working_day_time = _time_of_day(
+        "按工作日计的时限: 当天几点提醒", "09:00", "时限最后一个工作日的这个时刻提醒承办单位")
+    single_day_time = _time_of_day(
+        "时限仅 1 个工作日时: 当天几点提醒", "14:00", "单位当天上午才开始办理, 提醒放在当天下午")
+    hours_share_percent = fields.Integer(load_default=75, validate=validate.Range(
+        min=10, max=95, error="应为 10 到 95 (%)"), metadata={
+        "label": "按小时计的时限: 用去多少时提醒", "unit": "%",
+        "help": "75 表示时限过去 75% 时提醒 (24 小时时限 → 18 小时后)"})
+
+
+class DailySchema(Schema):
+    calendar_check = _time_of_day(
+        "每天几点检查节假日数据", "08:30", "缺次年节假日数据时, 在此时刻提醒热线中心")
+    duty_digest = _time_of_day(
+        "每天几点发送领导接听件日报", "10:30", "应在领导坐班结束之后")
+
+
 class HotlineSettingsSchema(Schema):
     callback = fields.Nested(CallbackSchema, required=True, metadata={"label": "回访"})
     extension = fields.Nested(ExtensionSchema, required=True, metadata={"label": "延期"})
@@ -70,6 +95,10 @@ class HotlineSettingsSchema(Schema):
     # A file written before the setting existed keeps working with the usual date.
     calendar = fields.Nested(CalendarSchema, load_default=lambda: CalendarSchema().load({}),
                              metadata={"label": "节假日数据提醒"})
+    reminders = fields.Nested(RemindersSchema, load_default=lambda: RemindersSchema().load({}),
+                              metadata={"label": "到期提醒"})
+    daily = fields.Nested(DailySchema, load_default=lambda: DailySchema().load({}),
+                          metadata={"label": "每日任务时刻"})
 
 
 class HotlineSettingsError(ConfigFileError):

@@ -95,6 +95,13 @@ def unit_audiences() -> dict[str, str]:
                                   "hotline": "热线中心"}, "send-notification audience")
 
 
+def daily_runs() -> dict[str, str]:
+    from admin_data.hotline import DailySchema
+
+    return labelled(DailySchema().fields, {"calendar_check": "检查节假日数据",
+                                           "duty_digest": "领导接听件日报"}, "plan-daily-run dailyRun")
+
+
 WORKER_TEMPLATES: tuple[WorkerTemplate, ...] = (
     WorkerTemplate("register-appeal", "登记工单",
                    "给工单编号（业务键）、受理时间，遮蔽来电人信息，判断领导接听件。"),
@@ -136,6 +143,10 @@ WORKER_TEMPLATES: tuple[WorkerTemplate, ...] = (
                    "把批准的延期写入办结时限及提醒，单位流程的计时器随之重算。"),
     WorkerTemplate("send-duty-digest", "发送领导接听件日报",
                    "给当日坐班的县领导发送领导接听件日报（每天定时启动的流程用）。"),
+    WorkerTemplate("plan-daily-run", "安排今日运行时刻",
+                   "按热线设置 (hotline.yaml daily) 给出每日流程今天做事的时刻 runAt, 其后的计时器等到"
+                   "那时 (每天零点启动的流程用)。",
+                   (Input("dailyRun", "每日任务", choices=daily_runs),)),
     WorkerTemplate("check-holiday-calendar", "检查节假日数据",
                    "次年放假安排未录入时提醒热线中心，写明从哪天起受理的诉求将无法计算时限（每天定时启动的流程用）。"),
 )

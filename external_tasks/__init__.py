@@ -19,6 +19,7 @@ TOPIC_MODULES: tuple[str, ...] = (
     "external_tasks.overdue",
     "external_tasks.supervision",
     "external_tasks.notify",
+    "external_tasks.daily_run",  # when the daily processes below do today's work
     "external_tasks.duty_digest",  # daily, after the duty slot: not one appeal's step
     "external_tasks.calendar_check",  # daily: is next year's working-day calendar entered?
 )

@@ -19,9 +19,10 @@ import itertools
 from pathlib import Path
 
 from admin_data.hotline import HOTLINE, calendar_warning_starts
-from admin_data.workdays import HOLIDAYS, SHANGHAI, MissingYear, missing_year
+from admin_data.workdays import HOLIDAYS, MissingYear, missing_year
 from connectors import summary
-from external_tasks.camunda import EngineClient, EngineError, LockedTask, parse_engine_date
+from external_tasks.camunda import EngineClient, EngineError, LockedTask
+from external_tasks.daily_run import process_started
 from external_tasks.deadlines import (DECISION_KEY, DIFFICULTIES, KINDS, URGENCIES, WORKING_DAYS,
                                       evaluate_time_limits)
 from external_tasks.notify import UNDELIVERABLE, current_notifier
@@ -79,9 +80,7 @@ def missing_calendar_year(engine: EngineClient, today: dt.date,
 def check_holiday_calendar(task: LockedTask, engine: EngineClient,
                            checkDay: str | None = None):
     # The day the timer fired (or the day the process was started for, `checkDay`).
-    today = dt.date.fromisoformat(checkDay) if checkDay else parse_engine_date(engine.get(
-        f"/history/process-instance/{task.process_instance_id}")["startTime"]
-    ).astimezone(SHANGHAI).date()
+    today = dt.date.fromisoformat(checkDay) if checkDay else process_started(task, engine).date()
     missing = missing_calendar_year(engine, today)
     if missing is None:
         return {"calendarMissingYear": 0, "lastNotification": "节假日数据齐全"}

@@ -9,7 +9,8 @@ Counting rules:
   skipped, 调休 make-up Saturdays/Sundays count) — see admin_data/workdays.py;
 * clock "hours": the limit runs 7×24 from the receipt time itself, holidays included.
 
-Reminders (the unit is warned before each deadline):
+Reminders (the unit is warned before each deadline; times and share in hotline.yaml `reminders`,
+the defaults given here):
 * working days: 09:00 on the deadline's own working day, the morning of the last day; for a
   limit of a single working day that morning is when the unit starts on the case, so the
   reminder comes at 14:00 instead, half-way through that working day;
@@ -27,6 +28,7 @@ import typing
 from external_tasks.camunda import EngineClient, from_typed_map, to_typed_map
 from external_tasks.runtime import IncidentError, TaskRouter
 from admin_data.workdays import HOLIDAYS, SHANGHAI, WorkdayCalendar, shanghai
+from admin_data.hotline import HOTLINE
 
 router = TaskRouter()
 
@@ -39,10 +41,6 @@ DIFFICULTIES = {"ordinary": "普通", "complex": "疑难"}
 
 WORKING_DAYS, HOURS = "working_days", "hours"
 CLOCK_UNITS = {WORKING_DAYS: "个工作日", HOURS: "小时"}
-
-REMINDER_TIME = dt.time(9, 0)
-SINGLE_DAY_REMINDER_TIME = dt.time(14, 0)
-HOURS_REMINDER_SHARE = 0.75
 
 Number = typing.Union[int, float]
 
@@ -145,7 +143,8 @@ def reminder_at(limits: TimeLimits, limit: Number, basis: dt.datetime,
                 deadline: dt.datetime) -> dt.datetime:
     """When to remind the unit of `deadline` (the rule is in the module docstring)."""
     if limits.clock == HOURS:
-        return elapsed(basis, (deadline - basis) * HOURS_REMINDER_SHARE)
+        share = HOTLINE.current()["reminders"]["hours_share_percent"] / 100
+        return elapsed(basis, (deadline - basis) * share)
     return working_day_reminder(deadline, limit)
 
 
@@ -156,7 +155,9 @@ def elapsed(start: dt.datetime, span: dt.timedelta) -> dt.datetime:
 
 
 def working_day_reminder(deadline: dt.datetime, working_days: int) -> dt.datetime:
-    at = SINGLE_DAY_REMINDER_TIME if working_days == 1 else REMINDER_TIME
+    reminders = HOTLINE.current()["reminders"]
+    at = dt.time.fromisoformat(reminders["single_day_time" if working_days == 1
+                                         else "working_day_time"])
     return dt.datetime.combine(shanghai(deadline).date(), at, SHANGHAI)
 
 

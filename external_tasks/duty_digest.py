@@ -1,11 +1,12 @@
 """Topic `send-duty-digest` (发送领导接听件日报): the duty leaders' daily digest.
 
-`bpmn/hotline_duty_digest.bpmn` starts every day at 10:30 Asia/Shanghai, after the default
-09:00–10:00 duty slot. The digest covers the latest duty day: the most recent roster date with a
-slot that had ended when the digest process started. On a day without slots that is the previous
-duty day, whose digests went out already, so nothing is sent; after an outage the missed day is
-still covered. A slot that ends after the digest's start time is only covered if no later day
-has an ended slot by the next start: move the timer if the roster has afternoon slots.
+`bpmn/hotline_duty_digest.bpmn` runs every day at 10:30 Asia/Shanghai (hotline.yaml
+`daily.duty_digest`, the time `plan-daily-run` sets as `runAt`), after the default 09:00–10:00
+duty slot. The digest covers the latest duty day: the most recent roster date with a slot that
+had ended at that run time. On a day without slots that is the previous duty day, whose digests
+went out already, so nothing is sent; after an outage the missed day is still covered. A slot
+that ends after the run time is only covered if no later day has an ended slot by the next run:
+move the time in the hotline settings if the roster has afternoon slots.
 
 Recipients: every leader with an ended slot that day, and every leader an appeal of that day
 names as its duty leader. Each gets one message listing the leader-received appeals received
@@ -22,11 +23,12 @@ import datetime as dt
 
 from admin_data.directory import Directory
 from admin_data.duty_roster import ROSTER, DutySlot
-from admin_data.workdays import SHANGHAI
 from connectors import summary
 from connectors.templates import message_fields
 from external_tasks import appeal
-from external_tasks.camunda import EngineClient, LockedTask, parse_engine_date
+from external_tasks.camunda import EngineClient, LockedTask
+from external_tasks.daily_run import process_started
+from external_tasks.deadlines import parse_time
 from external_tasks.notify import UNDELIVERABLE, current_notifier
 from external_tasks.runtime import TaskRouter
 
@@ -101,10 +103,10 @@ def digest_fields(day: dt.date, appeals: list[dict], directory: Directory) -> di
 # Fix the roster, directory or notifications.yaml, then retry the incident in Cockpit; digests
 # that went out already are not sent again.
 @router.task("send-duty-digest", incident_on=UNDELIVERABLE)
-def send_duty_digest(task: LockedTask, engine: EngineClient):
-    # The day follows from when the timer fired, not from when this task happens to run.
-    started = parse_engine_date(engine.get(
-        f"/history/process-instance/{task.process_instance_id}")["startTime"]).astimezone(SHANGHAI)
+def send_duty_digest(task: LockedTask, engine: EngineClient, runAt: str | None = None):
+    # The day follows from when the run was due (hotline.yaml daily.duty_digest), not from when
+    # this task happens to run; an instance started before runAt existed: its start.
+    started = parse_time(runAt, "runAt") if runAt else process_started(task, engine)
     roster = ROSTER.current()
     day = latest_duty_day(started, roster)
     if day is None:

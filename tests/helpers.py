@@ -69,3 +69,21 @@ def console_login(browser, base_url: str, user_id: str, password: str):
     page.get_by_role("button", name="登录").click()
     page.wait_for_url(f"{base_url}/")
     return page
+
+
+def run_daily_process_now(engine, instance_id: str) -> dict:
+    """A daily process waits after its midnight start until `runAt` (hotline.yaml daily): once
+    `plan-daily-run` has set it, run it now — `runAt` moved to now, its timer executed. Returns
+    the timer's job as planned (its dueDate: the time of the hotline settings)."""
+    import datetime as dt
+
+    from admin_data.workdays import SHANGHAI
+    from tests.conftest import wait_until
+
+    [job] = wait_until(lambda: engine.get("/job", processInstanceId=instance_id, timers="true"),
+                       what="the daily run's timer")
+    now = dt.datetime.now(SHANGHAI).replace(microsecond=0).isoformat()
+    engine.post(f"/process-instance/{instance_id}/variables",
+                {"modifications": {"runAt": {"value": now, "type": "String"}}})
+    engine.post(f"/job/{job['id']}/execute")
+    return job

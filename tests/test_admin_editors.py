@@ -43,23 +43,29 @@ def test_hotline_settings_are_labelled_fields_and_a_bad_one_saves_nothing(
     assert "重复件认定期" in window.inner_text() and "允许 1–365天" in window.inner_text()
     assert "三级督办 (县领导)" in page.get_by_role("group", name="督办单答复时限").inner_text()
     assert page.locator("details.raw textarea").count() == 0  # the raw view is read-only
+    share = field(page, "reminders-hours_share_percent")  # what the reminder timers read
+    assert "用去多少时提醒" in share.inner_text() and "允许 10–95%" in share.inner_text()
 
     window.locator("input").fill("400")
+    field(page, "reminders-working_day_time").locator("input").fill("9点")
     field(page, "supervision-response_working_days-3").locator("input").fill("三")
     save(page)
     assert "应为 1 到 365 天" in field(page, "repeat-window_days").inner_text()
     assert "应为整数" in field(page, "supervision-response_working_days-3").inner_text()
     assert page.locator("#field-repeat-window_days").input_value() == "400"  # the edit is kept
+    assert "应写成 时:分" in field(page, "reminders-working_day_time").inner_text()
     screenshot(page, "editor-hotline-invalid", full_page=True)
     assert path.read_bytes() == before
 
     field(page, "repeat-window_days").locator("input").fill("60")
     field(page, "supervision-response_working_days-3").locator("input").fill("4")
+    field(page, "reminders-working_day_time").locator("input").fill("08:30")
     save(page)
     assert "已保存为版本" in page.locator(".flash").inner_text()
     saved = load_hotline_settings(path)  # as the workers read it
     assert saved["repeat"]["window_days"] == 60
     assert saved["supervision"]["response_working_days"] == {1: 2, 2: 2, 3: 4}
+    assert saved["reminders"]["working_day_time"] == "08:30"
     assert path.read_text("utf-8").startswith("# 萧县 12345")  # the header comment stays
     screenshot(page, "editor-hotline-saved", full_page=True)
     page.context.close()

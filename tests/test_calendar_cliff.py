@@ -19,7 +19,7 @@ from cli.operations import calendar_state
 from console import create_app
 from external_tasks.appeal import variables_by_instance
 from tests.conftest import free_port, wait_until
-from tests.helpers import console_login
+from tests.helpers import console_login, run_daily_process_now
 
 #: Test data only (not the State Council's 2027 schedule, which the admin enters).
 YEAR_2027 = ("years:\n  - year: 2027\n    holidays:\n      - {name: 测试假日, date: 2027-01-01}\n"
@@ -128,6 +128,7 @@ def test_the_daily_check_tells_the_hotline_centre(settings, engine, restore_conf
     def check(day: dt.date) -> dict:
         instance = engine.post("/process-definition/key/hotline_calendar_check/start", {
             "variables": {"checkDay": {"value": day.isoformat(), "type": "String"}}})
+        run_daily_process_now(engine, instance["id"])
         wait_until(lambda: engine.get(f"/history/process-instance/{instance['id']}")["state"]
                    == "COMPLETED", what="the calendar check")
         return variables_by_instance(engine, [instance["id"]], (

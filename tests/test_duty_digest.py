@@ -11,12 +11,14 @@ import yaml
 from connectors import NotificationsError, Notifier, Outbox, load_config
 from deploy.deployment import deploy
 from admin_data.environment import REPO_ROOT
-from external_tasks import duty_digest, notify
+from external_tasks import daily_run, duty_digest, notify
 from external_tasks.camunda import EngineClient, LockedTask, from_typed
+from external_tasks.runtime import TaskRouter
 from admin_data.duty_roster import DutySlot, load_roster
 from admin_data.workdays import SHANGHAI
 from tests.appeal_driver import AppealDriver
 from tests.conftest import wait_until
+from tests.helpers import run_daily_process_now
 from tests.local_servers import RecordingSleep, server_env, write_config
 
 DIGEST_MODEL = REPO_ROOT / "bpmn" / "hotline_duty_digest.bpmn"
@@ -115,7 +117,8 @@ def digest_process(engine, tmp_path):
 
 
 def fire_digest_timer(engine: EngineClient, key: str) -> dict:
-    """Fire the digest's timer start through the job API; the instance it started, once done."""
+    """Fire the digest's midnight start through the job API, then its run time (now); the
+    instance it started once done, with `runDue`: when the run was planned for."""
     [job] = engine.get("/job", processDefinitionKey=key, timers="true")
     before = {instance["id"] for instance in engine.get("/history/process-instance",
                                                          processDefinitionKey=key)}
@@ -123,8 +126,14 @@ def fire_digest_timer(engine: EngineClient, key: str) -> dict:
     [started] = [instance for instance in engine.get("/history/process-instance",
                                                      processDefinitionKey=key)
                  if instance["id"] not in before]
+    planned = run_daily_process_now(engine, started["id"])
     return wait_until(lambda: (done := engine.get(f"/history/process-instance/{started['id']}"))
-                      ["state"] == "COMPLETED" and done, what="the digest process to end")
+                      ["state"] == "COMPLETED" and done, what="the digest process to end") | {
+        "runDue": engine_time(planned["dueDate"]), "started": engine_time(started["startTime"])}
+
+
+def engine_time(text: str) -> dt.datetime:
+    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%f%z").astimezone(SHANGHAI)
 
 
 def variable(engine: EngineClient, instance_id: str, name: str):
@@ -147,9 +156,15 @@ def test_the_duty_leader_gets_the_day_s_appeals_once(settings, engine, as_user, 
         wait_until(lambda: appeals.status(number)["variables"].get("leaderReceived") is not None,
                    what=f"{number} to be registered")
 
-    run_worker(duty_digest.router, process_definition_keys=(digest_process,))
+    router = TaskRouter()
+    for topics in (daily_run.router, duty_digest.router):
+        router.include(topics)
+    run_worker(router, process_definition_keys=(digest_process,))
     first = fire_digest_timer(engine, digest_process)
 
+    # Planned for 10:30 of the start's day (hotline.yaml daily.duty_digest), run now.
+    assert first["runDue"] == dt.datetime.combine(first["started"].date(), dt.time(10, 30),
+                                                  SHANGHAI)
     day = duty.start.date()
     assert variable(engine, first["id"], "digestDay") == day.isoformat()
     mails = [mail for recipients, mail in smtp.messages if recipients == [f"{duty.leader}@example.cn"]]
@@ -204,8 +219,10 @@ def test_a_duty_leader_without_appeals_is_told_so(digest_notifier, smtp):
     assert duty_digest.NO_APPEALS in mail.get_content()
 
 
-def test_the_shipped_digest_timer_fires_at_half_past_ten_in_shanghai(engine):
-    [job] = engine.get("/job", processDefinitionKey="hotline_duty_digest", timers="true")
-    due = dt.datetime.strptime(job["dueDate"], "%Y-%m-%dT%H:%M:%S.%f%z").astimezone(SHANGHAI)
-    assert (due.hour, due.minute) == (10, 30)
+def test_the_shipped_digest_starts_at_midnight_in_shanghai(engine):
+    """At midnight, then it waits for the time of the hotline settings (see above)."""
+    [job] = engine.get("/job", processDefinitionKey="hotline_duty_digest", timers="true",
+                       activityId="StartEvent_DutySlotsOver")
+    due = engine_time(job["dueDate"])
+    assert (due.hour, due.minute) == (0, 0)
     assert dt.timedelta(0) < due - dt.datetime.now(SHANGHAI) <= dt.timedelta(days=1)

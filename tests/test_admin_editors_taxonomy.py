@@ -37,6 +37,7 @@ def test_a_department_changed_in_the_tree_routes_the_next_appeal_there(
     before = path.read_bytes()
     page = editor(console_page, settings, "taxonomy")
     assert page.locator("details.category[open]").count() == 0  # collapsed to the categories
+    screenshot(page, "editor-taxonomy-tree")
     page.locator("#tree-search").fill("井盖")
     assert page.locator("#tree-count").inner_text() == "找到 1 个二级分类"
     lamps = leaf_of(page, LAMPS)

@@ -70,9 +70,11 @@ def child(entry: Input, key: str) -> Input | None:
 
 
 def multiple_choice(item: Input, choices: list[tuple[str, str]]) -> None:
-    """A list of ids (a text area, one a line) as a multiple choice; an id not among the choices
-    stays, marked, so that nothing is lost and its error shows."""
+    """A list of ids (a text area, one a line) as a multiple choice, the chosen ones first (seen
+    without scrolling); an id not among the choices stays, marked, so that nothing is lost and
+    its error shows."""
     chosen = item.value.split()
     item.kind, item.value = "multiselect", chosen
-    item.choices = choices + [(value, f"{value} (单位目录中没有)") for value in chosen
-                              if value not in dict(choices)]
+    item.choices = sorted(choices + [(value, f"{value} (单位目录中没有)") for value in chosen
+                                     if value not in dict(choices)],
+                          key=lambda choice: choice[0] not in chosen)

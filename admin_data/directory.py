@@ -26,25 +26,31 @@ _id_field = dict(required=True, validate=validate.Regexp(
 
 
 class UnitSchema(Schema):
-    id = fields.String(**_id_field)
-    name = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    id = fields.String(**_id_field, metadata={"label": "单位编号"})
+    name = fields.String(required=True, validate=validate.Length(min=1, max=64),
+                         metadata={"label": "单位名称"})
     kind = fields.String(required=True, validate=validate.OneOf(
-        sorted(UNIT_KINDS), error="未知的单位类型，应为 {choices} 之一"))
-    demo_user = fields.String(**_id_field)
+        sorted(UNIT_KINDS), error="未知的单位类型，应为 {choices} 之一"),
+        metadata={"label": "类型", "choices": UNIT_KINDS})
+    demo_user = fields.String(**_id_field, metadata={"label": "演示账号"})
 
 
 class LeaderSchema(Schema):
-    id = fields.String(**_id_field)
-    name = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    id = fields.String(**_id_field, metadata={"label": "账号编号"})
+    name = fields.String(required=True, validate=validate.Length(min=1, max=64),
+                         metadata={"label": "职务"})
     body = fields.String(required=True, validate=validate.OneOf(
-        ["县委", "县人大常委会", "县政府", "县政协"], error="应为县四套班子之一: {choices}"))
-    in_charge_of = fields.List(fields.String(), load_default=list)
+        ["县委", "县人大常委会", "县政府", "县政协"], error="应为县四套班子之一: {choices}"),
+        metadata={"label": "班子"})
+    in_charge_of = fields.List(fields.String(), load_default=list,
+                               metadata={"label": "分管单位"})
 
 
 class DirectorySchema(Schema):
     units = fields.List(fields.Nested(UnitSchema), required=True,
-                        validate=validate.Length(min=1))
-    leaders = fields.List(fields.Nested(LeaderSchema), load_default=list)
+                        validate=validate.Length(min=1), metadata={"label": "单位"})
+    leaders = fields.List(fields.Nested(LeaderSchema), load_default=list,
+                          metadata={"label": "县领导"})
 
     @validates_schema
     def check_references(self, data, **_):

@@ -24,36 +24,47 @@ class TaxonomyError(ConfigFileError):
 
 class LeafSchema(Schema):
     code = fields.String(required=True, validate=validate.Regexp(
-        r"^[A-Za-z0-9]+(\.[A-Za-z0-9]+)+$", error="只能使用英文字母、数字和点，形如 construction.propertyService"))
-    name = fields.String(required=True, validate=validate.Length(min=1, max=40))
-    department = fields.String(required=True, **UNIT_ID)
+        r"^[A-Za-z0-9]+(\.[A-Za-z0-9]+)+$", error="只能使用英文字母、数字和点，形如 construction.propertyService"),
+        metadata={"label": "分类编码", "help": "一级编码.二级编码; 定下后不要改 (统计按编码归类)"})
+    name = fields.String(required=True, validate=validate.Length(min=1, max=40),
+                         metadata={"label": "名称"})
+    department = fields.String(required=True, **UNIT_ID, metadata={"label": "主管部门"})
     lead = fields.String(required=True, validate=validate.OneOf(
-        [TERRITORY, MATTER], error="应为 territory（属地牵头）或 matter（属事牵头）"))
-    co_units = fields.List(fields.String(**UNIT_ID), load_default=list)
-    auto_dispatch = fields.Boolean(load_default=False)
+        [TERRITORY, MATTER], error="应为 territory（属地牵头）或 matter（属事牵头）"),
+        metadata={"label": "牵头", "choices": {TERRITORY: "属地牵头 (乡镇、街道)",
+                                             MATTER: "属事牵头 (主管部门)"}})
+    co_units = fields.List(fields.String(**UNIT_ID), load_default=list,
+                           metadata={"label": "配合单位"})
+    auto_dispatch = fields.Boolean(load_default=False, metadata={"label": "自动派单"})
     difficulty = fields.String(load_default=ORDINARY, validate=validate.OneOf(
-        [ORDINARY, COMPLEX], error="应为 ordinary（一般）或 complex（复杂）"))
-    note = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
+        [ORDINARY, COMPLEX], error="应为 ordinary（一般）或 complex（复杂）"),
+        metadata={"label": "难易程度", "choices": {ORDINARY: "一般", COMPLEX: "复杂"}})
+    note = fields.String(load_default=None, validate=validate.Length(min=1, max=200),
+                         metadata={"label": "派单提示", "multiline": True})
     keywords = fields.List(fields.String(validate=validate.Length(min=1, max=20, error="每个词 1 到 20 个字")),
-                           load_default=list)
+                           load_default=list, metadata={"label": "关键词 (每行一个)"})
     examples = fields.List(fields.String(validate=validate.Length(min=2, max=300, error="每句 2 到 300 个字")),
-                           load_default=list)
+                           load_default=list, metadata={"label": "典型诉求原话 (每行一句)"})
     #: A matter someone has to go and see: without a township it is never auto-dispatched.
-    needs_place = fields.Boolean(load_default=True)
+    needs_place = fields.Boolean(load_default=True, metadata={
+        "label": "须有具体地点", "help": "是: 找不到乡镇时不自动派单"})
 
 
 class CategorySchema(Schema):
     code = fields.String(required=True, validate=validate.Regexp(
-        r"^[A-Za-z0-9]+$", error="只能使用英文字母和数字"))
-    name = fields.String(required=True, validate=validate.Length(min=1, max=20))
-    reference_categories = fields.List(fields.String(), load_default=list)
+        r"^[A-Za-z0-9]+$", error="只能使用英文字母和数字"), metadata={"label": "一级分类编码"})
+    name = fields.String(required=True, validate=validate.Length(min=1, max=20),
+                         metadata={"label": "一级分类名称"})
+    reference_categories = fields.List(fields.String(), load_default=list,
+                                       metadata={"label": "对应的参考分类 (每行一个)"})
     leaves = fields.List(fields.Nested(LeafSchema), required=True,
-                         validate=validate.Length(min=1, error="至少要有一个二级分类"))
+                         validate=validate.Length(min=1, error="至少要有一个二级分类"),
+                         metadata={"label": "二级分类"})
 
 
 class TaxonomySchema(Schema):
     categories = fields.List(fields.Nested(CategorySchema), required=True,
-                             validate=validate.Length(min=1))
+                             validate=validate.Length(min=1), metadata={"label": "一级分类"})
 
     def __init__(self, directory: Directory, **kwargs):
         super().__init__(**kwargs)

@@ -33,7 +33,7 @@ def test_a_routing_change_applies_to_the_next_appeal_and_a_rollback_restores_it(
 
     changed = edited_taxonomy(settings, PROPERTY_SERVICE,
                               PROPERTY_SERVICE.replace("lead: territory", "lead: matter"))
-    preview = admin.post("/admin/files/taxonomy", {
+    preview = admin.post("/admin/files/taxonomy?raw=1", {
         "content": changed, "action": "preview", "sample-categoryCode": "construction.propertyService",
         "sample-address": "凤城街道某小区"})
     assert preview.status_code == 200, errors_of(preview)
@@ -41,7 +41,7 @@ def test_a_routing_change_applies_to_the_next_appeal_and_a_rollback_restores_it(
     assert "凤城街道" in row and "县住建局" in row  # now → after the change
     assert path.read_bytes() == original  # a preview saves nothing
 
-    saved = admin.post("/admin/files/taxonomy", {
+    saved = admin.post("/admin/files/taxonomy?raw=1", {
         "content": changed, "action": "save", "reason": "物业服务改由住建局牵头"})
     assert saved.status_code == 302, errors_of(saved)
     assert path.read_text("utf-8") == changed
@@ -72,7 +72,7 @@ def test_an_invalid_entry_is_refused_naming_it_and_the_edit_is_kept(settings, co
     original = path.read_bytes()
     broken = edited_taxonomy(settings, PROPERTY_SERVICE,
                              PROPERTY_SERVICE.replace("department: housing", "department: nosuch"))
-    refused = admin.post("/admin/files/taxonomy", {
+    refused = admin.post("/admin/files/taxonomy?raw=1", {
         "content": broken, "action": "save", "reason": "写错的单位编号"})
     assert refused.status_code == 400
     message = errors_of(refused)
@@ -81,7 +81,7 @@ def test_an_invalid_entry_is_refused_naming_it_and_the_edit_is_kept(settings, co
     assert path.read_bytes() == original
     assert "写错的单位编号" not in admin.get("/admin/audit").text
 
-    no_reason = admin.post("/admin/files/taxonomy", {"content": original.decode(),
+    no_reason = admin.post("/admin/files/taxonomy?raw=1", {"content": original.decode(),
                                                      "action": "save", "reason": ""})
     assert no_reason.status_code == 400 and "请写明修改原因" in errors_of(no_reason)
 
@@ -91,7 +91,7 @@ def test_a_leader_still_on_the_duty_roster_cannot_be_removed(settings, console_a
     admin = console_as(settings.admin_user)
     directory = (settings.config_dir / "directory.yaml").read_text("utf-8")
     line = next(line for line in directory.splitlines() if "{id: leaderurban," in line)
-    refused = admin.post("/admin/files/directory", {
+    refused = admin.post("/admin/files/directory?raw=1", {
         "content": directory.replace(line + "\n", ""), "action": "preview"})
     assert refused.status_code == 400
     message = errors_of(refused)
@@ -104,7 +104,7 @@ def test_a_new_unit_is_synced_into_the_engine(settings, console_as, engine, rest
     added = directory.replace("units:\n", "units:\n  - {id: admintestunit, name: 测试新增单位, "
                               "kind: department, demo_user: admintestunit01}\n", 1)
     try:
-        saved = admin.post("/admin/files/directory", {
+        saved = admin.post("/admin/files/directory?raw=1", {
             "content": added, "action": "save", "reason": "新增测试单位"})
         assert saved.status_code == 302, errors_of(saved)
         assert engine.get("/group/admintestunit")["name"] == "测试新增单位"

@@ -13,6 +13,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, vali
 from werkzeug.exceptions import NotFound
 
 from console.admin import auth, dmn_table, forms
+from console.admin.views import has_errors, posted_form, view_of
 from console.admin.files import (FILES, TIME_LIMITS, ChangedMeanwhile, EditableFile, Refused,
                                  fingerprint, preview_deadlines, save)
 from console.admin.store import current_store as store
@@ -121,35 +122,43 @@ def _structured_editor(admin_file: EditableFile):
     """The file as a form of its schema's fields; each error shown next to its field, and the
     file written only when the whole of it is valid."""
     schema = admin_file.schema(settings())
+    view = view_of(admin_file.name)
     current = admin_file.path(settings()).read_bytes()
     text = current.decode("utf-8")
     page = {"admin_file": admin_file, "versions": store().versions(admin_file.name),
             "raw": text, "base": fingerprint(current), "reason": "", "errors": {}, "overview": None,
-            "preview": None, "diff": None, "sample": _sample(admin_file, {})[0]}
+            "preview": None, "diff": None, "sample": _sample(admin_file, {})[0],
+            "template": view.template, "has_errors": has_errors} | view.context(settings())
+
+    def inputs(data: dict, errors: dict) -> list[forms.Input]:
+        return view.inputs(forms.form_inputs(schema, data, errors), settings())
     if request.method == "GET":
         try:
             data = raw_data(text)
         except ConfigFileError as exc:
             flash(f"文件现在无法按表单显示, 请在 YAML 原文中修正: {exc}")
             return redirect(url_for("admin.edit_file", name=admin_file.name, raw=1))
-        return _editor_page(page | {"data": data, "inputs": forms.form_inputs(schema, data, {}),
+        return _editor_page(page | {"data": data, "inputs": inputs(data, {}),
                                     "overview": _overview(admin_file, admin_file.current(
                                         settings()))})
-    form = request.form.to_dict()
+    form = view.posted(posted_form(request.form), settings())
     data = forms.form_data(schema, form)
     sample, sample_errors = _sample(admin_file, form)
     page |= {"reason": form.get("reason", ""), "base": form.get("base") or page["base"],
              "sample": sample, "data": data}
     errors = forms.validate_form(schema, data)
+    for name, messages in view.check(admin_file.current(settings()), data, form,
+                                     settings()).items():
+        errors.setdefault(name, []).extend(messages)
     try:
         values = StructuredFormSchema().load(form)
     except ValidationError as error:
         errors |= error.messages
     if errors or sample_errors:
         return _editor_page(page | {"errors": errors | sample_errors,
-                                    "inputs": forms.form_inputs(schema, data, errors)}), 400
+                                    "inputs": inputs(data, errors)}), 400
     content = file_content(header_of(text), data)
-    page |= {"inputs": forms.form_inputs(schema, data, {}),
+    page |= {"inputs": inputs(data, {}),
              "diff": _diff(text, content.decode("utf-8"))}
     try:
         if values["action"] == "save":
@@ -185,7 +194,7 @@ def _overview(admin_file: EditableFile, loaded) -> dict | None:
 
 
 def _editor_page(page: dict) -> str:
-    return render_template("admin/editor.html", **page)
+    return render_template(page["template"], **page)
 
 
 @admin.route("/files/<name>", methods=["GET", "POST"])
@@ -346,6 +355,7 @@ def init_admin(app: Flask) -> None:
     """Login, CSRF protection of every form (the token-protected API is exempt: its callers are
     systems with a bearer token, not browsers with a cookie), and the admin pages."""
     from console.admin import api_clients, deployments  # noqa: F401 - register routes on `admin`
+    from console.admin import directory_editor, taxonomy_editor  # noqa: F401 - register views
 
     auth.init_login(app)
 

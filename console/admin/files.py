@@ -20,7 +20,7 @@ from pathlib import Path
 from marshmallow import Schema, fields, validate
 
 from admin_data.assessment import load_assessment_config
-from admin_data.directory import Directory, DirectoryError, load_directory
+from admin_data.directory import Directory, DirectoryError, DirectorySchema, load_directory
 from admin_data.duty_roster import duty_leader_at, load_roster
 from admin_data.environment import Settings
 from admin_data.gazetteer import GazetteerSchema, load_gazetteer
@@ -28,7 +28,7 @@ from admin_data.hotline import HotlineSettingsSchema, load_hotline_settings
 from admin_data.loader import AdminDataError, ConfigFileError
 from admin_data.notifications import LEADER_FIELDS
 from admin_data.scope_rules import EMERGENCY, EXCLUDED, ScopeRulesSchema, load_scope_rules
-from admin_data.taxonomy import load_taxonomy
+from admin_data.taxonomy import TaxonomySchema, load_taxonomy
 from admin_data.workdays import (SHANGHAI, CalendarDataMissing, HolidayFileSchema,
                                  WorkdayCalendar, load_overrides)
 from connectors.config import load_config
@@ -401,11 +401,12 @@ SCOPE_SAMPLE = {
 DIRECTORY = EditableFile(
     "directory", "单位目录与账号", "单位 (引擎中的组) 及其演示账号、县领导。保存后同步到流程引擎的组和用户。",
     _config("directory.yaml"), _load_directory, preview=_directory_preview,
-    after_save=_sync_directory)
+    after_save=_sync_directory, schema=lambda settings: DirectorySchema())
 TAXONOMY = EditableFile(
     "taxonomy", "诉求分类与派单表", "每个二级分类的主管部门、属地或属事牵头、配合单位、是否自动派单、难易程度。",
     _config("taxonomy.yaml"), lambda path, settings: load_taxonomy(path, _directory(settings)),
-    sample=ROUTING_SAMPLE, preview=_taxonomy_preview)
+    sample=ROUTING_SAMPLE, preview=_taxonomy_preview,
+    schema=lambda settings: TaxonomySchema(_directory(settings)))
 GAZETTEER = EditableFile(
     "gazetteer", "地名表 (属地判断)", "乡镇 (街道) 的名称和下辖村 (社区) 名, 派单时据此从地址判断属地。",
     _config("gazetteer.yaml"), lambda path, settings: load_gazetteer(path, _directory(settings)),

@@ -16,7 +16,7 @@ import datetime as dt
 import re
 import typing
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, missing, validate
 
 from admin_data.loader import in_chinese
 
@@ -174,6 +174,8 @@ def form_inputs(schema: Schema, data: dict, errors: dict[str, list[str]],
         key = _key(name, field)
         path = _join(prefix, key)
         value = data.get(key)
+        if value is None and not new and _plain(field.load_default):
+            value = field.load_default  # what the loader reads for a field left out
         metadata = field.metadata
         item = Input(path, metadata.get("label", key), "text", required=field.required,
                      unit=metadata.get("unit", ""), help=metadata.get("help", ""),
@@ -206,6 +208,10 @@ def form_inputs(schema: Schema, data: dict, errors: dict[str, list[str]],
                                  help=item.help)
         inputs.append(item)
     return inputs
+
+
+def _plain(default: typing.Any) -> bool:
+    return default is not None and default is not missing and not callable(default)
 
 
 def _line_errors(errors: dict[str, list[str]], path: str) -> list[str]:

@@ -69,3 +69,10 @@ def console_login(browser, base_url: str, user_id: str, password: str):
     page.get_by_role("button", name="登录").click()
     page.wait_for_url(f"{base_url}/")
     return page
+
+
+def assert_fits_the_screen(page) -> None:
+    """Nothing wider than the screen: a phone never scrolls sideways (wide tables scroll in
+    their own box)."""
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"{page.url}: the page is {overflow}px wider than the screen"

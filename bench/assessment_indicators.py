@@ -59,7 +59,7 @@ def bench_indicators(folder: Path, appeals: int, runs: int) -> None:
 
 def bench_sync(folder: Path, wanted: int) -> None:
     from cli import operations
-    from cli.demo_appeals import run_demo
+    from console.demo_appeals import run_demo
     from admin_data.environment import Settings
 
     settings = Settings.from_env()

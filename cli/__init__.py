@@ -2,7 +2,7 @@
 every command, `suban COMMAND --help` tells each one's options).
 
 The commands are thin: what they do lives in `cli.operations` (stack, deployment, directory,
-workers, console, tests), `cli.demo_appeals` and the `assessment` package.
+workers, console, tests), `console.demo_appeals` and the `assessment` package.
 """
 from __future__ import annotations
 
@@ -86,9 +86,13 @@ def test(pytest_args: tuple[str, ...]):
 def demo_appeals(settings: Settings, count: int, seed: int):
     """Run realistic demo appeals through the engine as the units would, then sync the
     assessment store."""
-    from cli.demo_appeals import run_demo
+    from tqdm import tqdm
 
-    numbers = run_demo(settings, count, seed)
+    from console.demo_appeals import run_demo
+
+    with tqdm(total=count * 2, desc="demo appeals (registered, then closed)", unit="step") as bar:
+        numbers = run_demo(settings, count, seed,
+                           on_progress=lambda done, total, step: bar.update(done - bar.n))
     stack.say(f"{len(numbers)} demo appeals closed")
     operations.sync_assessment(settings)
 

@@ -9,6 +9,7 @@ from admin_data.environment import Settings
 def create_app(settings: Settings | None = None) -> Flask:
     from console import appeals, assessment, desk, self_query, supervision  # noqa: F401 - routes
     from console.home import home
+    from console.jobs import jobs
     from console.layout import init_layout
     from console.admin import init_admin
     from console.api import MAX_BODY_BYTES, api, build_spec
@@ -28,6 +29,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     init_admin(app)  # login, CSRF protection of forms, the admin pages
     init_knowledge(app)
     app.register_blueprint(home)
+    app.register_blueprint(jobs)
     init_layout(app)
     app.config["OPENAPI_SPEC"] = build_spec(app)
     return app

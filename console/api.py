@@ -19,6 +19,7 @@ import datetime as dt
 
 from admin_data.directory import UNIT_KINDS, DIRECTORY
 from admin_data.environment import Settings
+from console.errors import error_page, own_description
 from console.api_clients import (ADMIN, ANY_SCOPE, BOOTSTRAP_CLIENT, SCOPE_NAMES, ApiClient,
                                  ApiClientStore)
 from admin_data.workdays import SHANGHAI, MissingYear
@@ -57,13 +58,15 @@ HTTP_REFUSALS = {
 
 @api.app_errorhandler(HTTPException)
 def http_refusal(error: HTTPException):
-    """Under /api/ every refusal carries the error schema; the werkzeug detail is kept."""
+    """Under /api/ every refusal carries the error schema, with the refusal's own detail;
+    elsewhere the console's error page (console/errors.py)."""
     if not request.path.startswith(api.url_prefix + "/"):
-        return error
-    field, message = HTTP_REFUSALS.get(error.code, ("_request", error.name))
+        return error_page(error)
+    field, message = HTTP_REFUSALS.get(error.code, ("_request", "请求未能完成"))
+    detail = own_description(error)
     response = error.get_response()  # keeps headers such as Allow on a 405
-    response.set_data(ErrorSchema().dumps({"errors": {field: [f"{message}: {error.description}"]}},
-                                          ensure_ascii=False))
+    response.set_data(ErrorSchema().dumps({"errors": {field: [
+        f"{message}: {detail}" if detail else message]}}, ensure_ascii=False))
     response.content_type = "application/json"
     return response
 

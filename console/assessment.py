@@ -13,11 +13,9 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import io
-import threading
 
 from flask import Blueprint, Response, current_app, render_template, request
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
-from werkzeug.exceptions import Conflict
 
 from assessment import store
 from assessment.analysis import (act_before_list, repeats, surges, top_problems, week_start,
@@ -32,6 +30,7 @@ from assessment.sync import sync
 from console.admin import auth
 from console.api import api, error_response, requires_scope_or_login, responds_with
 from console.api_clients import ADMIN, ASSESSMENT_READ
+from console.jobs import Job, JobKind
 from admin_data.directory import DIRECTORY
 from admin_data.environment import Settings
 from external_tasks.camunda import EngineClient
@@ -42,7 +41,15 @@ pages = Blueprint("assessment_pages", __name__, url_prefix="/assessment",
                   template_folder="templates", static_folder="static")
 
 TREND_MONTHS_MAX = 36
-SYNCING = threading.Lock()
+
+
+
+def _synced(report) -> list[str]:
+    return [f"已同步: 办结 {report.closed} 件, 在办 {report.open} 件"]
+
+
+#: One sync at a time, from the page or the API.
+SYNC_JOB = JobKind("assessment-sync", "同步引擎数据", auth.STAFF, describe=_synced)
 PERIOD_HELP = "统计期间: start+end (YYYY-MM-DD, 含两端)、month (2026-11)、quarter (2026-Q4) 或 year"
 
 
@@ -528,16 +535,21 @@ def assessment_bulletin_xlsx():
 @requires_scope_or_login(ADMIN)
 @responds_with(SyncReportSchema())
 def assessment_sync():
-    """Bring the analytical store up to date with the engine's history (incremental); one sync
-    at a time, a second one meanwhile is refused (409)."""
-    settings = _settings()
-    engine = EngineClient(settings.engine_rest_url, settings.admin_user, settings.admin_password)
-    if not SYNCING.acquire(blocking=False):
-        raise Conflict("另一次同步正在进行, 请等它结束后再试")
-    try:
-        return vars(sync(engine, store.store_path(settings)))
-    finally:
-        SYNCING.release()
+    """Bring the analytical store up to date with the engine's history (incremental) and answer
+    with what changed; one sync at a time (with the page's), a second one meanwhile is refused
+    (409)."""
+    return vars(SYNC_JOB.run(_sync_work(_settings())))
+
+
+def _sync_work(settings: Settings):
+    def work(job: Job):
+        engine = EngineClient(settings.engine_rest_url, settings.admin_user,
+                              settings.admin_password)
+
+        def page_done(appeals: int) -> None:
+            job.progress(job.done + appeals, None, f"已读取 {job.done + appeals} 件工单")
+        return sync(engine, store.store_path(settings), on_page=page_done)
+    return work
 
 
 for _view in (assessment_indicators, assessment_indicators_csv, assessment_analysis,
@@ -548,7 +560,6 @@ assessment_explain.refusals = REFUSALS
 assessment_explain.query_schema = ExplainQuerySchema
 assessment_analysis_explain.refusals = REFUSALS
 assessment_analysis_explain.query_schema = AnalysisExplainQuerySchema
-assessment_sync.refusals = {503: "流程引擎暂不可用"}
 assessment_sync.refusals = {409: "另一次同步正在进行", 503: "流程引擎暂不可用"}
 assessment_trend.refusals = {400: "月份或月数有误 (字段 → 问题)"}
 assessment_trend.query_schema = TrendQuerySchema
@@ -567,6 +578,12 @@ def overview_page():
     return render_template("assessment/overview.html", groups=GROUPS, month=month,
                            months=_months_up_to(month, TREND_MONTHS_MAX)[::-1],
                            include_synthetic=_settings().profile == "demo")
+
+
+@pages.post("/sync")
+def sync_page_action():
+    """The page's 同步引擎数据 as a job (202); its progress at /jobs/assessment-sync."""
+    return SYNC_JOB.started(_sync_work(_settings()))
 
 
 @pages.get("/bulletin")

@@ -15,14 +15,12 @@ from admin_data.directory import DIRECTORY
 from admin_data.workdays import SHANGHAI
 from console.admin.auth import HOTLINE, LEADER
 from console.api import admin_engine, missing_calendar
+from deploy.tasklist_filters import HOTLINE_QUEUES, shared_filter_id
 from external_tasks import appeal
 from external_tasks.camunda import EngineClient
 
 home = Blueprint("home", __name__)
 
-#: The hotline centre's queues: (task definition key, name on the page).
-HOTLINE_QUEUES = (("Task_ReviewIntake", "审核受理"), ("Task_ReviewDispatch", "审核派单"),
-                  ("Task_ReviewReply", "审核答复"), ("Task_CallbackCaller", "待回访"))
 #: Appeals listed per table on the home page (the rest are in Tasklist and the assessment).
 LISTED = 20
 CHART_DAYS = 14
@@ -62,11 +60,18 @@ def _count(engine: EngineClient, path: str, **query) -> int:
     return engine.get(path, **query)["count"]
 
 
+def _queue_url(engine: EngineClient, tasklist: str, name: str) -> str:
+    """Tasklist with the queue's filter selected (Tasklist keeps it in the address)."""
+    filter_id = shared_filter_id(engine, name)
+    return f"{tasklist}#/?filter={filter_id}" if filter_id else tasklist
+
+
 def hotline_view(engine: EngineClient, settings, today: dt.date) -> dict:
-    tasklist = f"{settings.webapps_url}/tasklist/"
+    tasklist = f"{settings.webapps_url}/tasklist/default/"
     return {
         "queues": [{"name": name, "count": _count(engine, "/task/count", taskDefinitionKey=key),
-                    "url": tasklist} for key, name in HOTLINE_QUEUES],
+                    "url": _queue_url(engine, tasklist, name)}
+                   for key, name, _ in HOTLINE_QUEUES],
         "intake_today": _count(engine, "/history/process-instance/count",
                                processDefinitionKey=appeal.APPEAL_PROCESS,
                                startedAfter=_engine_moment(_midnight(today))),

@@ -16,7 +16,7 @@ import pycamunda.user
 from admin_data.directory import LEADERS_GROUP, Directory
 from admin_data.environment import Settings
 from external_tasks.appeal import APPEAL_PROCESS
-from deploy.tasklist_filters import sync_task_filters
+from deploy.tasklist_filters import KIND_FILTERS, sync_task_filters
 from external_tasks.camunda import EngineClient, EngineError
 
 WORKERS_GROUP = "subanworkers"
@@ -59,13 +59,15 @@ class DirectorySync:
 
     def run(self, directory: Directory) -> SyncReport:
         filter_ids = sync_task_filters(self.client, self.report.change)
+        kind_filter_ids = {kind: sync_task_filters(self.client, self.report.change, filters)
+                           for kind, filters in KIND_FILTERS.items()}
         for unit in directory.units:
             self._group(unit.id, unit.name, unit.kind)
             self._user(unit.demo_user, unit.name, "演示账号", self.settings.demo_password)
             self._member(unit.id, unit.demo_user)
             self._grant(unit.id, APPLICATION, "tasklist", ("ACCESS",))
             self._grant(unit.id, PROCESS_DEFINITION, "*", ("READ",))
-            for filter_id in filter_ids:
+            for filter_id in filter_ids + kind_filter_ids.get(unit.kind, []):
                 self._grant(unit.id, FILTER, filter_id, ("READ",))
             for resource_type, resource_id, permissions in KIND_GRANTS.get(unit.kind, ()):
                 self._grant(unit.id, resource_type, resource_id, permissions)

@@ -2,7 +2,8 @@
 title, completion deadline and overdue mark on every task card.
 
 The directory sync (deploy/directory_sync.py) calls `sync_task_filters` and grants every unit READ
-on the filters it returns. A filter shows only tasks the user may read, and a unit's users read
+on the filters it returns, and the units of a kind READ on that kind's KIND_FILTERS (the hotline
+centre's per-step queues). A filter shows only tasks the user may read, and a unit's users read
 only their units' tasks, so one shared filter serves every unit.
 
 Filters are found by name: a second run updates what differs and creates nothing twice.
@@ -55,12 +56,26 @@ TASK_FILTERS = (
     _filter("本单位待办", OWN_UNITS, 6, "#888888", "本单位可签收、办理的全部工单任务"),
 )
 
+#: The hotline centre's queues: (task definition key, name, description); one filter each,
+#: which the centre's home page in the console links to.
+HOTLINE_QUEUES = (
+    ("Task_ReviewIntake", "审核受理", "疑似紧急或不予受理、待热线中心审核的工单"),
+    ("Task_ReviewDispatch", "审核派单", "未能自动派单、待热线中心审核派单的工单"),
+    ("Task_ReviewReply", "审核答复", "承办单位已答复、待热线中心审核的工单"),
+    ("Task_CallbackCaller", "待回访", "已到回访时间、待回访诉求人的工单"),
+)
+#: Filters only the units of a kind read (besides TASK_FILTERS, which every unit reads).
+KIND_FILTERS = {"hotline_centre": tuple(
+    _filter(name, OWN_UNITS | {"taskDefinitionKey": key}, 10 + index, "#1f5fa8", description)
+    for index, (key, name, description) in enumerate(HOTLINE_QUEUES))}
 
-def sync_task_filters(client: EngineClient, on_change: Callable[[str], None]) -> list[str]:
-    """Create or update every filter of TASK_FILTERS; returns their ids in the same order.
+
+def sync_task_filters(client: EngineClient, on_change: Callable[[str], None],
+                      filters: tuple[dict, ...] = TASK_FILTERS) -> list[str]:
+    """Create or update every filter of `filters`; returns their ids in the same order.
     `on_change` hears a sentence for each change made."""
     ids = []
-    for spec in TASK_FILTERS:
+    for spec in filters:
         # Filters users made for themselves in Tasklist have an owner; ours are shared.
         found = [stored for stored in client.get("/filter", resourceType="Task", name=spec["name"])
                  if stored.get("owner") is None]
@@ -82,6 +97,13 @@ def sync_task_filters(client: EngineClient, on_change: Callable[[str], None]) ->
             on_change(f"filter {spec['name']}: second copy {copy['id']} deleted")
         ids.append(current["id"])
     return ids
+
+
+def shared_filter_id(client: EngineClient, name: str) -> str | None:
+    """The id of the shared filter of that name (None before the set-up made it)."""
+    found = sorted(stored["id"] for stored in client.get("/filter", resourceType="Task", name=name)
+                   if stored.get("owner") is None)
+    return found[0] if found else None
 
 
 def _body(spec: dict) -> dict:

@@ -33,6 +33,19 @@ class ConsoleSession:
         return self.http.post(self.base + path, data=data, files=files, allow_redirects=False,
                               timeout=300)
 
+    def job(self, kind: str, started: requests.Response, timeout: float = 600) -> dict:
+        """The state of the job a post started (202 Accepted), once the job has ended."""
+        from tests.conftest import wait_until  # conftest imports this module
+
+        assert started.status_code == 202, started.text
+        states = []
+
+        def ended() -> bool:
+            states.append(self.get(f"/jobs/{kind}").json())
+            return not states[-1]["running"]
+        wait_until(ended, timeout=timeout, interval=0.5, what=f"the end of the {kind} job")
+        return states[-1]
+
 
 def errors_of(response: requests.Response) -> str:
     found = re.search(r'<div class="errors" role="alert">(.*?)</div>', response.text, re.S)

@@ -87,3 +87,10 @@ def run_daily_process_now(engine, instance_id: str) -> dict:
                 {"modifications": {"runAt": {"value": now, "type": "String"}}})
     engine.post(f"/job/{job['id']}/execute")
     return job
+
+
+def assert_fits_the_screen(page) -> None:
+    """Nothing wider than the screen: a phone never scrolls sideways (wide tables scroll in
+    their own box)."""
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"{page.url}: the page is {overflow}px wider than the screen"

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.admin_console import errors_of
 from tests.helpers import BROKEN_BPMN
 
 MODELS = Path(__file__).resolve().parent / "admin_models"
@@ -33,9 +32,9 @@ def test_a_model_that_fails_a_check_is_refused_and_nothing_is_deployed(
         settings, engine, console_as, name, content, problem):
     admin = console_as(settings.admin_user)
     before = deployment_count(engine)
-    refused = upload(admin, (name, content))
-    assert refused.status_code == 400
-    assert "未部署任何文件" in errors_of(refused) and problem in errors_of(refused)
+    refused = admin.job("deploy", upload(admin, (name, content)))
+    report = "\n".join(refused["lines"])
+    assert refused["failed"] and "未部署任何文件" in report and problem in report, report
     assert deployment_count(engine) == before
     assert not (settings.models_dir / "bpmn" / name).exists()
 
@@ -47,9 +46,9 @@ def test_an_uploaded_time_limit_table_with_a_bad_cell_is_refused(settings, engin
     broken = original.replace(b"<text>15</text>", b"<text>fifteen</text>", 1)
     assert broken != original
     before = deployment_count(engine)
-    refused = upload(admin, ("time_limits.dmn", broken))
-    assert refused.status_code == 400
-    assert "time_limits.dmn: 第 4 行: 「办结时限」应为正数" in errors_of(refused)
+    refused = admin.job("deploy", upload(admin, ("time_limits.dmn", broken)))
+    assert refused["failed"] and "time_limits.dmn: 第 4 行: 「办结时限」应为正数" in "\n".join(
+        refused["lines"])
     assert deployment_count(engine) == before and path.read_bytes() == original
 
 
@@ -67,12 +66,13 @@ def probe_cleanup(settings, engine):
 def test_running_instances_migrate_to_a_new_version_after_a_dry_run(
         settings, engine, console_as, probe_cleanup):
     admin = console_as(settings.admin_user)
-    first = upload(admin, (f"{PROBE}.bpmn", (MODELS / f"{PROBE}_v1.bpmn").read_bytes()))
-    assert first.status_code == 302, errors_of(first)
+    first = admin.job("deploy", upload(admin, (f"{PROBE}.bpmn",
+                                               (MODELS / f"{PROBE}_v1.bpmn").read_bytes())))
+    assert not first["failed"], first
     instance = engine.post(f"/process-definition/key/{PROBE}/start", {"businessKey": "PROBE-1"})
-    second = upload(admin, (f"{PROBE}.bpmn", (MODELS / f"{PROBE}_v2.bpmn").read_bytes()),
-                    reason="增加复核环节")
-    assert second.status_code == 302, errors_of(second)
+    second = admin.job("deploy", upload(admin, (f"{PROBE}.bpmn", (
+        MODELS / f"{PROBE}_v2.bpmn").read_bytes()), reason="增加复核环节"))
+    assert not second["failed"] and "已部署" in second["lines"][0], second
     assert (settings.models_dir / "bpmn" / f"{PROBE}.bpmn").read_bytes() == \
         (MODELS / f"{PROBE}_v2.bpmn").read_bytes()
 
@@ -89,12 +89,13 @@ def test_running_instances_migrate_to_a_new_version_after_a_dry_run(
     target = engine.get(f"/process-definition/key/{PROBE}")
     no_reason = admin.post("/admin/migration", {"source": source, "target": target["id"],
                                                 "instances": instance["id"]})
-    assert no_reason.status_code == 400
+    assert no_reason.status_code == 400 and "修改原因" in no_reason.json()["errors"]["reason"][0]
     assert engine.get(f"/process-instance/{instance['id']}")["definitionId"] == source
     migrated = admin.post("/admin/migration", {"source": source, "target": target["id"],
                                                "instances": instance["id"],
                                                "reason": "在办实例改用新版本"})
-    assert migrated.status_code == 302, errors_of(migrated)
+    migrated = admin.job("migration", migrated)
+    assert migrated["lines"] == [f"已将 1 个运行中的实例迁移到版本 {target['version']}"], migrated
     assert engine.get(f"/process-instance/{instance['id']}")["definitionId"] == target["id"]
     audit = html.unescape(admin.get("/admin/audit").text)
     assert "增加复核环节" in audit and "在办实例改用新版本" in audit

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from assessment import store
 from assessment.sync import sync
-from cli.demo_appeals import draw_plans, run_demo
+from console.demo_appeals import draw_plans, run_demo
 
 COUNT = 12
 SEED = 7
@@ -22,7 +22,7 @@ def test_plans_follow_the_appeal_mix():
 
 def test_demo_appeals_run_through_the_engine_and_sync(settings, engine, tmp_path):
     plans = draw_plans(COUNT, SEED)
-    numbers = run_demo(settings, COUNT, SEED, progress=False)
+    numbers = run_demo(settings, COUNT, SEED)
     assert len(numbers) == COUNT
     path = tmp_path / "demo.sqlite3"
     sync(engine, path)

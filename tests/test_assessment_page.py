@@ -36,13 +36,16 @@ def test_overview_and_printable_bulletin_show_the_figures(console_page, settings
     assert len([url for url in requests if "/trend" in url]) == 1
     assert not [url for url in requests if "group=county" in url]
     screenshot(page, "console-assessment")
-    # Clicked twice in a row: the second click finds the button disabled, the time shows.
+    # Clicked twice in a row: the second click finds the button disabled; the job's progress
+    # and elapsed time show, then its result, which stays.
     disabled, status = page.evaluate("""() => {
         const button = document.getElementById("sync");
         button.click(); button.click();
         return [button.disabled, document.getElementById("sync-status").textContent]; }""")
-    assert disabled and "正在同步引擎数据… 已用时" in status
-    page.locator("#sync-status", has_text="已同步").wait_for()
+    assert disabled and "已用时" in status
+    page.locator("#sync-status", has_text="同步引擎数据已完成").wait_for()
+    assert "已同步: 办结" in page.locator("#sync-status").inner_text()
+    assert sync_button.is_enabled()
     # The demo profile counts the synthetic appeals, and says so.
     assert "合成(模拟)工单" in page.locator("#synthetic").inner_text()
 

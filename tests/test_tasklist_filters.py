@@ -7,10 +7,11 @@ import requests
 
 from admin_data.directory import load_directory
 from deploy.directory_sync import DirectorySync
-from deploy.tasklist_filters import APPEAL_COLUMNS, TASK_FILTERS
+from deploy.tasklist_filters import APPEAL_COLUMNS, HOTLINE_QUEUES, KIND_FILTERS, TASK_FILTERS
 from tests.conftest import wait_until
 
 FILTER_NAMES = [spec["name"] for spec in TASK_FILTERS]
+HOTLINE_FILTER_NAMES = {spec["name"] for spec in KIND_FILTERS["hotline_centre"]}
 
 
 def shared_filters(client) -> dict[str, list[dict]]:
@@ -53,7 +54,7 @@ def test_a_second_set_up_changes_nothing_and_repairs_what_differs(engine, settin
 
     assert set_up() == [], "the stack's set-up already made every filter and grant"
     assert {name: len(copies) for name, copies in shared_filters(engine).items()} == \
-        {name: 1 for name in FILTER_NAMES}
+        {name: 1 for name in FILTER_NAMES + sorted(HOTLINE_FILTER_NAMES)}
 
     [overdue] = shared_filters(engine)["已超期"]
     engine.rest("PUT", f"/filter/{overdue['id']}", json=overdue | {
@@ -64,15 +65,17 @@ def test_a_second_set_up_changes_nothing_and_repairs_what_differs(engine, settin
     assert "filter 已超期 updated" in changes
     assert any(change.startswith("filter 协办: second copy") for change in changes)
     assert {name: len(copies) for name, copies in shared_filters(engine).items()} == \
-        {name: 1 for name in FILTER_NAMES}
+        {name: 1 for name in FILTER_NAMES + sorted(HOTLINE_FILTER_NAMES)}
     [xieban] = shared_filters(engine)["协办"]
     assert xieban["query"]["taskDefinitionKey"] == "Task_AssistAppeal"
 
 
-def test_every_kind_of_unit_reads_every_filter(as_user):
+def test_every_kind_of_unit_reads_every_filter_and_the_hotline_centre_its_queues(as_user):
     for user in ("dulou01", "hotline01", "housing01", "inspection01", "media01", "countyleaders01"):
         names = {stored["name"] for stored in as_user(user).get("/filter", resourceType="Task")}
         assert names >= set(FILTER_NAMES), user
+        assert (names >= HOTLINE_FILTER_NAMES) == (user == "hotline01"), user
+    assert HOTLINE_FILTER_NAMES == {name for _, name, _ in HOTLINE_QUEUES}
 
 
 def test_sign_for_task_is_listed_with_the_appeal_columns_then_overdue(appeals, settings,

@@ -354,7 +354,7 @@ def time_limits():
 def init_admin(app: Flask) -> None:
     """Login, CSRF protection of every form (the token-protected API is exempt: its callers are
     systems with a bearer token, not browsers with a cookie), and the admin pages."""
-    from console.admin import api_clients, deployments  # noqa: F401 - register routes on `admin`
+    from console.admin import api_clients, demo, deployments  # noqa: F401 - routes on `admin`
     from console.admin import directory_editor, taxonomy_editor  # noqa: F401 - register views
 
     auth.init_login(app)

@@ -23,6 +23,7 @@ from flask import (Blueprint, Flask, abort, current_app, flash, redirect, render
                    request, session, url_for)
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
+from console.errors import error_page
 from console.admin.store import current_store
 from console.api import SESSION_ROLES, http_refusal
 from console.api import admin_engine as engine
@@ -224,7 +225,7 @@ def change_password():
 def forbidden(error):
     if request.path.startswith("/api/"):
         return http_refusal(error)  # the API answers with its error schema
-    return render_template("admin/error.html", title="无权访问", message=error.description), 403
+    return error_page(error)
 
 
 @auth.app_errorhandler(EngineError)

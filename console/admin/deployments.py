@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 import tempfile
-import threading
+import shutil
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
@@ -24,6 +24,9 @@ from werkzeug.exceptions import NotFound
 
 from console.admin import ReasonSchema, admin, settings, store, user_id
 from console.admin import dmn_table
+from console.admin.auth import ADMIN
+from console.api import error_response
+from console.jobs import Job, JobFailed, JobKind
 from console.admin.files import TIME_LIMITS
 from deploy.deployment import (BPMN_NAMESPACE, DEPLOYMENT_NAME, DeploymentRefused, check_file,
                                deploy)
@@ -35,8 +38,11 @@ from external_tasks.camunda import EngineClient, EngineError
 FOLDERS = {".bpmn": "bpmn", ".dmn": "bpmn", ".form": "forms"}
 FILE_NAME = re.compile(r"^[A-Za-z0-9_-]+\.(bpmn|dmn|form)$")
 LISTED_DEPLOYMENTS = 20
-#: One check-and-deploy at a time: a second one (another tab, a double click) is refused.
-DEPLOYING = threading.Lock()
+#: One check-and-deploy at a time, one migration at a time: a second one (another tab, a
+#: double click) is refused.
+DEPLOY_JOB = JobKind("deploy", "检查并部署", (ADMIN,))
+DEPLOY_STAGES = ("同步表单选项", "检查文件 (可能需要几分钟)", "部署到流程引擎", "写入模型目录")
+MIGRATION_JOB = JobKind("migration", "迁移运行中的工单", (ADMIN,))
 
 
 class MigrationFormSchema(ReasonSchema):
@@ -108,56 +114,62 @@ def _uploads(root: Path) -> tuple[list[Path], list[str]]:
 def deploy_page():
     client = EngineClient.as_admin(settings())
     return render_template("admin/deploy.html", deployments=deployments(client),
-                           migrations=migration_candidates(client), problems=[], reason="")
+                           migrations=migration_candidates(client))
 
 
 @admin.post("/deploy")
 def upload_models():
-    client = EngineClient.as_admin(settings())
-    form = request.form.to_dict()
-
-    def refused(problems: list[str]):
-        return render_template("admin/deploy.html", deployments=deployments(client),
-                               migrations=migration_candidates(client), problems=problems,
-                               reason=form.get("reason", "")), 400
+    """Check and deploy the uploaded files as a job (202); a form at fault is refused (400)."""
     try:
-        reason = ReasonSchema().load(form)["reason"].strip()
+        reason = ReasonSchema().load(request.form.to_dict())["reason"].strip()
     except ValidationError as error:
-        return refused([message for messages in error.messages.values() for message in messages])
-    if not DEPLOYING.acquire(blocking=False):
-        return refused(["另一次检查和部署正在进行, 请等它结束后刷新本页再试"])
-    try:
-        return _check_and_deploy(client, reason, refused)
-    finally:
-        DEPLOYING.release()
+        return error_response(error.messages)
+    root = Path(tempfile.mkdtemp(prefix="suban-deploy-"))
+    files, problems = _uploads(root)
+    if problems:
+        shutil.rmtree(root)
+        return error_response({"files": problems})
+    user = user_id()
 
-
-def _check_and_deploy(client: EngineClient, reason: str, refused):
-    with tempfile.TemporaryDirectory() as folder:
-        root = Path(folder)
-        files, problems = _uploads(root)
-        if problems:
-            return refused(problems)
-        if (root / "forms").exists():
-            sync_form_options(root / "forms")  # as `suban deploy` does
-        problems = check_models(root, files)
-        if problems:
-            return refused(["未部署任何文件 (nothing deployed):"] + problems)
+    def work(job: Job) -> list[str]:
         try:
-            result = deploy(client, files, root, name=DEPLOYMENT_NAME)
-        except DeploymentRefused as exc:
-            return refused(str(exc).splitlines())
-        for path in files:
-            _keep(path, path.relative_to(root), reason)
+            return _check_and_deploy(job, root, files, user, reason)
+        finally:
+            shutil.rmtree(root)
+    answer = DEPLOY_JOB.started(work)
+    if answer[1] == 409:
+        shutil.rmtree(root)
+    return answer
+
+
+def _check_and_deploy(job: Job, root: Path, files: list[Path], user: str,
+                      reason: str) -> list[str]:
+    def stage(done: int) -> None:
+        job.progress(done, len(DEPLOY_STAGES), DEPLOY_STAGES[done])
+    stage(0)
+    if (root / "forms").exists():
+        sync_form_options(root / "forms")  # as `suban deploy` does
+    stage(1)
+    problems = check_models(root, files)
+    if problems:
+        raise JobFailed(["未部署任何文件 (nothing deployed):"] + problems)
+    stage(2)
+    try:
+        result = deploy(EngineClient.as_admin(settings()), files, root, name=DEPLOYMENT_NAME)
+    except DeploymentRefused as exc:
+        raise JobFailed(str(exc).splitlines()) from None
+    stage(3)
+    for path in files:
+        _keep(path, path.relative_to(root), user, reason)
+    job.progress(len(DEPLOY_STAGES))
     names = ", ".join(path.relative_to(root).as_posix() for path in files)
     detail = (f"部署 {result.deployment_id}: 已部署 {', '.join(result.deployed) or '无'}; "
               f"未变 {', '.join(result.unchanged) or '无'}")
-    store().record(user_id(), "部署", names, reason, detail)
-    flash(detail if result.deployed else "文件与已部署的版本相同, 没有部署新版本")
-    return redirect(url_for("admin.deploy_page"))
+    store().record(user, "部署", names, reason, detail)
+    return [detail if result.deployed else "文件与已部署的版本相同, 没有部署新版本"]
 
 
-def _keep(path: Path, resource: Path, reason: str) -> None:
+def _keep(path: Path, resource: Path, user: str, reason: str) -> None:
     """Write an accepted file into the models folder, keeping the version it replaces."""
     target = settings().models_dir / resource
     content = path.read_bytes()
@@ -168,7 +180,7 @@ def _keep(path: Path, resource: Path, reason: str) -> None:
     target.write_bytes(content)
     name = (TIME_LIMITS.name if target == TIME_LIMITS.path(settings())
             else f"model:{resource.as_posix()}")
-    store().save_version(name, previous, content, user_id(), reason)
+    store().save_version(name, previous, content, user, reason)
 
 
 # -- deployed versions ---------------------------------------------------------------------------
@@ -287,11 +299,13 @@ def migration_report():
         flash("这已是最新版本, 无需迁移")
         return redirect(url_for("admin.deploy_page"))
     return render_template("admin/migration.html", source=source, target=target,
-                           report=dry_run(client, source["id"], target["id"]), errors={})
+                           report=dry_run(client, source["id"], target["id"]))
 
 
 @admin.post("/migration")
 def migrate():
+    """Migrate the instances the dry run found movable, as a job (202); a form at fault, or
+    instances that can no longer move, are refused (400)."""
     client = EngineClient.as_admin(settings())
     form = request.form.to_dict() | {"instances": request.form.getlist("instances")}
     source = _definition(client, form.get("source", ""))
@@ -299,20 +313,24 @@ def migrate():
     report = dry_run(client, source["id"], target["id"])
     try:
         values = MigrationFormSchema().load(form)
-        unmovable = sorted(set(values["instances"]) - set(report["movable"]))
-        if unmovable:
-            raise ValidationError({"instances": [
-                f"这些工单已不能按预演迁移, 请重新预演: {', '.join(unmovable)}"]})
-        client.post("/migration/execute", {
-            "migrationPlan": report["plan"], "processInstanceIds": values["instances"],
-            "skipCustomListeners": False, "skipIoMappings": False})
-    except (ValidationError, EngineError) as error:
-        errors = (error.messages if isinstance(error, ValidationError)
-                  else {"engine": [f"流程引擎拒绝迁移, 没有工单被迁移: {error}"]})
-        return render_template("admin/migration.html", source=source, target=target,
-                               report=report, errors=errors), 400
-    detail = (f"{len(values['instances'])} 个实例 {source['id']} → {target['id']}: "
-              f"{', '.join(values['instances'])}")
-    store().record(user_id(), "迁移运行中的工单", source["key"], values["reason"].strip(), detail)
-    flash(f"已将 {len(values['instances'])} 个运行中的实例迁移到版本 {target['version']}")
-    return redirect(url_for("admin.deploy_page"))
+    except ValidationError as error:
+        return error_response(error.messages)
+    unmovable = sorted(set(values["instances"]) - set(report["movable"]))
+    if unmovable:
+        return error_response({"instances": [
+            f"这些工单已不能按预演迁移, 请重新预演: {', '.join(unmovable)}"]})
+    user = user_id()
+
+    def work(job: Job) -> list[str]:
+        job.progress(0, None, f"流程引擎正在迁移 {len(values['instances'])} 个实例")
+        try:
+            client.post("/migration/execute", {
+                "migrationPlan": report["plan"], "processInstanceIds": values["instances"],
+                "skipCustomListeners": False, "skipIoMappings": False})
+        except EngineError as error:
+            raise JobFailed([f"流程引擎拒绝迁移, 没有工单被迁移: {error}"]) from None
+        detail = (f"{len(values['instances'])} 个实例 {source['id']} → {target['id']}: "
+                  f"{', '.join(values['instances'])}")
+        store().record(user, "迁移运行中的工单", source["key"], values["reason"].strip(), detail)
+        return [f"已将 {len(values['instances'])} 个运行中的实例迁移到版本 {target['version']}"]
+    return MIGRATION_JOB.started(work)

@@ -1,6 +1,7 @@
 // 宿事速办 console: what every page shares (console/templates/base.html loads it). No inline
 // scripts anywhere: pages mark their elements with data- attributes and this file wires them.
-//   <form data-long-action="正在检查…">   the submit button disables, elapsed time shows
+//   <form data-long-action="正在登录…">   one submission: the button disables, elapsed time shows
+//   <form data-job="kind">                 a long action run as a job (see runJob)
 //   <div data-chart='{"kind": "bar", ...}'>  an Apache ECharts chart (see Suban.chart)
 //   <time data-beijing="ISO">               shown as Beijing time YYYY-MM-DD HH:mm
 const Suban = (() => {
@@ -27,7 +28,7 @@ const Suban = (() => {
       window.location.assign("/login?next=" + encodeURIComponent(location.pathname + location.search));
       throw new Error("登录已过期, 请重新登录");
     }
-    if (!response.ok) {
+    if (!response.ok && !(options.allow || []).includes(response.status)) {
       const body = await response.json().catch(() => ({errors: {"服务器": [`${response.status} ${response.statusText}`]}}));
       throw new Error(Object.entries(body.errors).map(([field, messages]) => `${field}: ${messages.join("; ")}`).join(" / "));
     }
@@ -47,23 +48,98 @@ const Suban = (() => {
     return setInterval(tick, 1000);
   }
 
-  // Run `task` once at a time from `button`; the result or the error stays in `status`.
-  async function longAction(button, status, label, task) {
-    if (button.disabled) return;
-    button.disabled = true;
-    const timer = showElapsed(status, label);
+  // Long actions run as jobs on the server (console/jobs.py), one of a kind at a time. A page
+  // starts one and follows it: n of N where known, the elapsed time, then the result or the
+  // error, which stays (a reload shows the latest job of the kind again).
+  function showJob(status, state, note = "") {
+    status.hidden = false;
+    status.classList.add("suban-progress", "alert");
+    status.classList.remove("alert-info", "alert-success", "alert-danger");
+    status.replaceChildren();
+    if (note) {
+      const refused = document.createElement("div");
+      refused.className = "fw-bold mb-1";
+      refused.textContent = note;
+      status.append(refused);
+    }
+    const head = document.createElement("div");
+    if (state.running) {
+      status.classList.add("alert-info");
+      status.setAttribute("role", "status");
+      const counted = state.total ? ` 第 ${state.done} / ${state.total} 项` : "";
+      head.innerHTML = '<span class="spinner-border spinner-border-sm me-2" aria-hidden="true"></span><span></span>';
+      head.lastElementChild.textContent = `正在${state.title}…${state.step ? " " + state.step : ""}${counted} · 已用时 ${state.elapsed_s} 秒`;
+      status.append(head);
+      if (state.total) {
+        const bar = document.createElement("div");
+        bar.className = "progress mt-2";
+        bar.setAttribute("role", "progressbar");
+        bar.setAttribute("aria-label", state.title);
+        bar.setAttribute("aria-valuemin", "0");
+        bar.setAttribute("aria-valuemax", String(state.total));
+        bar.setAttribute("aria-valuenow", String(state.done));
+        bar.innerHTML = '<div class="progress-bar"></div>';
+        bar.firstElementChild.style.width = `${Math.round(100 * state.done / state.total)}%`;
+        status.append(bar);
+      }
+      return;
+    }
+    status.classList.add(state.failed ? "alert-danger" : "alert-success");
+    status.setAttribute("role", state.failed ? "alert" : "status");
+    head.className = "fw-bold";
+    head.textContent = `${state.title}${state.failed ? "未完成" : "已完成"} (${state.user}, ${state.started} 开始, 用时 ${state.elapsed_s} 秒)`;
+    const lines = document.createElement("div");
+    lines.className = "suban-job-lines";
+    lines.textContent = state.lines.join("\n");
+    status.append(head, lines);
+  }
+
+  // Follow the latest job of `kind` until it ends (buttons disabled meanwhile); its last state.
+  async function followJob(kind, status, buttons = [], note = "") {
+    let state = await (await api(`/jobs/${kind}`)).json();
+    if (!state.started) return state;  // never ran
+    buttons.forEach((button) => { button.disabled = state.running; });
+    while (state.running) {
+      showJob(status, state, note);
+      await new Promise((resolve) => { setTimeout(resolve, 1000); });
+      state = await (await api(`/jobs/${kind}`)).json();
+    }
+    showJob(status, state, note);
+    buttons.forEach((button) => { button.disabled = false; });
+    return state;
+  }
+
+  // Start a job by posting `body` to `url`, then follow it; a start refused because another
+  // job of the kind runs follows that one. Resolves with the job's last state.
+  async function runJob(kind, url, body, status, buttons = []) {
+    if (buttons.some((button) => button.disabled)) return null;
+    buttons.forEach((button) => { button.disabled = true; });
+    showJob(status, {title: "开始", running: true, elapsed_s: 0});
     try {
-      const result = await task();
-      status.className = "suban-progress alert alert-success";
-      status.textContent = result;
+      const started = await (await api(url, {method: "POST", body, allow: [409]})).json();
+      const note = started.errors ? Object.values(started.errors).flat().join(" ") : "";
+      return await followJob(kind, status, buttons, note);
     } catch (error) {
+      status.hidden = false;
       status.className = "suban-progress alert alert-danger";
       status.setAttribute("role", "alert");
       status.textContent = error.message;
-    } finally {
-      clearInterval(timer);
-      button.disabled = false;
+      buttons.forEach((button) => { button.disabled = false; });
+      return null;
     }
+  }
+
+  // <form data-job="kind">: posted as a job; the state shows in [data-job-status="kind"]. With
+  // data-job-reload the page reloads after a success (its tables changed).
+  function jobForm(form) {
+    const kind = form.dataset.job;
+    const status = document.querySelector(`[data-job-status="${kind}"]`);
+    const buttons = [...form.querySelectorAll("button")];
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const state = await runJob(kind, form.action, new FormData(form), status, buttons);
+      if (state && !state.failed && "jobReload" in form.dataset) window.location.reload();
+    });
   }
 
   // A form posted the usual way whose answer takes long: one submission, elapsed time shown.
@@ -125,6 +201,11 @@ const Suban = (() => {
 
   document.addEventListener("DOMContentLoaded", () => {
     document.querySelectorAll("form[data-long-action]").forEach(guardForm);
+    document.querySelectorAll("form[data-job]").forEach(jobForm);
+    document.querySelectorAll("[data-job-status][data-follow]").forEach((status) => {
+      const buttons = [...document.querySelectorAll(`form[data-job="${status.dataset.jobStatus}"] button`)];
+      followJob(status.dataset.jobStatus, status, buttons).catch((error) => { status.hidden = false; status.textContent = error.message; });
+    });
     document.querySelectorAll("input.suban-file").forEach(showFileNames);
     document.querySelectorAll("[data-chart]").forEach((element) => chart(element, JSON.parse(element.dataset.chart)));
     document.querySelectorAll("time[data-beijing]").forEach((element) => { element.textContent = beijing(element.dataset.beijing); });
@@ -136,5 +217,5 @@ const Suban = (() => {
     });
   });
 
-  return {api, beijing, chart, longAction};
+  return {api, beijing, chart, runJob, followJob};
 })();

@@ -127,11 +127,8 @@
     });
     const syncButton = document.getElementById("sync");
     async function syncThenLoad() {  // the store is brought up to date whenever the page opens
-      await Suban.longAction(syncButton, document.getElementById("sync-status"), "正在同步引擎数据…",
-        async () => {
-          const report = await (await call("/sync", {method: "POST"})).json();
-          return `已同步: 办结 ${report.closed} 件, 在办 ${report.open} 件 (${Suban.beijing(new Date())})`;
-        });
+      await Suban.runJob("assessment-sync", "/assessment/sync", null,
+        document.getElementById("sync-status"), [syncButton]);
       await load();
     }
     syncButton.addEventListener("click", syncThenLoad);

@@ -1,13 +1,15 @@
-"""`suban demo-appeals`: realistic appeals run through the real engine, for demos of 考核 and 研判.
+"""Demo appeals (`suban demo-appeals`, and the admin's 演示数据 page): realistic appeals run
+through the real engine, for demos of 考核 and 研判.
 
 Each appeal gets a plan drawn from the appeal mix of DOMAIN.md (kinds as 淮北 2021; townships
 and auto-dispatched categories of the admin files) and outcomes a hotline sees: answered on
 the call, improper returns, missed sign-for / feedback / completion deadlines (their timers
 fired through the job API, which starts the level-1 supervision the model prescribes),
 unsatisfied callers re-dispatched, callers not reached. Appeals are registered through the
-console API like any other; then a task pump completes every task of the demo appeals as the
-plan says, through the same form rules Tasklist applies, until all are closed. The store is
-synced at the end. Runs against the stack of the current SUBAN_* settings.
+console's intake like any other (its API from the command line, the intake itself from the
+console); then a task pump completes every task of the demo appeals as the plan says, through
+the same form rules Tasklist applies, until all are closed. Runs against the stack of the given
+settings.
 """
 from __future__ import annotations
 
@@ -205,30 +207,49 @@ class TaskPump:
                            f"({task['name']}) of instance {task['processInstanceId']}")
 
 
-def run_demo(settings: Settings, count: int, seed: int = 2026, progress: bool = True) -> list[str]:
-    """Register `count` planned appeals, work them until all are closed; returns the numbers."""
-    from tqdm import tqdm
+#: What run_demo reports as it goes: steps done, steps in all (two per appeal: registered,
+#: then closed), and what it does.
+Progress = typing.Callable[[int, int, str], None]
+#: Registers one appeal (the intake's JSON body) and returns its number.
+Register = typing.Callable[[dict], str]
 
+
+def api_register(settings: Settings) -> Register:
+    """Registration through the console API with the settings' token."""
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {settings.api_token}"
+
+    def register(payload: dict) -> str:
+        response = session.post(f"{settings.console_url}/api/v1/appeals", json=payload,
+                                timeout=60)
+        response.raise_for_status()
+        return response.json()["appealNumber"]
+    return register
+
+
+def run_demo(settings: Settings, count: int, seed: int = 2026,
+             register: Register | None = None,
+             on_progress: Progress = lambda done, total, step: None) -> list[str]:
+    """Register `count` planned appeals, work them until all are closed; returns the numbers."""
+    register = register or api_register(settings)
     # A loaded engine may take long over a history query while it works the demo's steps.
     engine = EngineClient(settings.engine_rest_url, settings.admin_user, settings.admin_password,
                           timeout_s=180)
-    session = requests.Session()
-    session.headers["Authorization"] = f"Bearer {settings.api_token}"
     plans: dict[str, Plan] = {}
-    with tqdm(total=count * 2, desc="demo appeals (registered, then closed)", unit="step",
-              disable=not progress) as bar:
-        for plan in draw_plans(count, seed):
-            title, content = TEXTS[plan.kind]
-            payload = {"kind": plan.kind, "categoryCode": plan.category_code, "title": title,
-                       "content": content, "township": plan.township,
-                       "callerPhone": f"139{random.Random(len(plans)).randrange(10**8):08d}"}
-            if plan.answered_on_call:
-                payload |= {"answeredOnCall": True, "answer": "已当场解答相关政策和办理流程。"}
-            response = session.post(f"{settings.console_url}/api/v1/appeals", json=payload,
-                                    timeout=60)
-            response.raise_for_status()
-            plans[response.json()["appealNumber"]] = plan
-            bar.update(1)
-        TaskPump(engine, plans).run(bar.update)
-    return list(plans)
+    for plan in draw_plans(count, seed):
+        title, content = TEXTS[plan.kind]
+        payload = {"kind": plan.kind, "categoryCode": plan.category_code, "title": title,
+                   "content": content, "township": plan.township,
+                   "callerPhone": f"139{random.Random(len(plans)).randrange(10**8):08d}"}
+        if plan.answered_on_call:
+            payload |= {"answeredOnCall": True, "answer": "已当场解答相关政策和办理流程。"}
+        plans[register(payload)] = plan
+        on_progress(len(plans), count * 2, f"已登记 {len(plans)} 件")
+    closed = 0
 
+    def on_closed(appeals: int) -> None:
+        nonlocal closed
+        closed += appeals
+        on_progress(count + closed, count * 2, f"已办结 {closed} 件")
+    TaskPump(engine, plans).run(on_closed)
+    return list(plans)

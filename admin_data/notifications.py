@@ -60,6 +60,7 @@ FIELDS: dict[str, Field] = {
     "scopeReason": Field("不予受理的原因", "scopeReason"),
     "scopeReferral": Field("建议的办理途径", "scopeReferral"),
     "alertReason": Field("提醒事由（由流程模型的输入参数给出）", "alertReason"),
+    "mergedInto": Field("并案时并入的主工单编号", "mergedInto"),
 }
 
 #: Placeholders only unit messages may use.

@@ -31,7 +31,7 @@ FIGURE_NAMES = {
     "satisfied_rate": "评价满意率", "unsatisfied": "不满意件数", "overdue": "超期件数",
     "major_risk": "重大风险件数", "supervision_level1": "一级督办", "supervision_level2": "二级督办",
     "supervision_level3": "三级督办", "redispatch_rate": "二次交办率", "improper_returns": "不当退单",
-    "consultations": "1+X会商件数", "extensions": "延期件数",
+    "consultations": "1+X会商件数", "extensions": "延期件数", "merged": "合并件数",
 }
 RATE_FIGURE_PARTS = {f"{rate}_rate": (("numerator", top), ("denominator", bottom))
                      for rate, (top, bottom) in RATE_PARTS.items()} | {
@@ -198,5 +198,6 @@ def reason(appeal: dict, count: str, as_of: dt.datetime) -> str:
         "consultations": f"1+X会商 {appeal['consultations']} 次",
         "extensions": f"延期已批准, 办结时限 {appeal['completion_deadline'] or '—'}",
         "major_risk": "重大风险词: " + "、".join(json.loads(appeal["major_risk_words"] or "[]")),
+        "merged": f"已并入工单 {appeal['merged_into']}",
     }
     return texts[count]

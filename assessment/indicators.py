@@ -40,6 +40,7 @@ COUNTS = {"received": "1"} | {column: column for column in SUMMED_COLUMNS} | {
     "consultations": "(consultations > 0)",
     "extensions": "extension_approved",
     "major_risk": "(major_risk_words <> '[]')",
+    "merged": "(merged_into IS NOT NULL)",
 }
 
 #: Rate → (numerator, denominator).

@@ -52,6 +52,7 @@ COLUMNS = (
     "caller_key",             # keyed hash of the caller's phone: finds repeats, shows no one
     "address_key",            # township + normalised address
     "major_risk_words",
+    "merged_into",            # 并案: the main appeal's number (null: not merged)
 )
 
 SCHEMA = f"""

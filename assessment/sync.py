@@ -273,7 +273,10 @@ def appeal_row(history: AppealHistory, as_of: dt.datetime, secret: bytes) -> dic
         run.variables.get(f"{STEP_VARIABLES[step]}Overdue") for run in unit_runs)
         for step in STEP_TASKS}
     flag = lambda value: 1 if value else 0  # noqa: E731 - SQLite has no booleans
-    reached = values.get("callbackReached") is not False
+    # A merged appeal's callback judges the main appeal's handling, which the main appeal's own
+    # evaluation already counts: it is received once and counted as merged, never evaluated.
+    merged_into = values.get("mergedInto") or None
+    reached = values.get("callbackReached") is not False and merged_into is None
     return {
         "appeal_number": history.root["businessKey"],
         "source": "engine",
@@ -319,6 +322,7 @@ def appeal_row(history: AppealHistory, as_of: dt.datetime, secret: bytes) -> dic
         "caller_key": caller_key(values.get("callerPhone"), secret),
         "address_key": address_key(values.get("township"), values.get("address")),
         "major_risk_words": json.dumps(values.get("majorRiskWords") or [], ensure_ascii=False),
+        "merged_into": merged_into,
     }
 
 

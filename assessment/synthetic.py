@@ -53,7 +53,7 @@ def synthetic_row(number: str, received: dt.datetime, **values: typing.Any) -> d
         "consultation_outcome": None, "caller_key": None,
         **{f"{step}_{time}": None for step in ("sign_for", "feedback", "completion")
            for time in ("deadline", "done_at")}, "address_key": None,
-        "major_risk_words": "[]"}
+        "major_risk_words": "[]", "merged_into": None}
     return row | values
 
 

@@ -7,7 +7,7 @@ from admin_data.environment import Settings
 
 
 def create_app(settings: Settings | None = None) -> Flask:
-    from console import appeals, assessment, desk, self_query, supervision  # noqa: F401 - routes
+    from console import appeals, assessment, desk, merge, self_query, supervision  # noqa: F401 - routes
     from console.home import home
     from console.jobs import jobs
     from console.layout import init_layout

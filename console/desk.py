@@ -11,23 +11,26 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, jsonify, render_template
+from flask import Blueprint, jsonify, render_template, request
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from admin_data.directory import DIRECTORY, Directory
 from admin_data.gazetteer import FOUND, GAZETTEER, locate_appeal
 from admin_data.scope_rules import SCOPE_RULES
 from admin_data.taxonomy import TAXONOMY
-from console.admin.auth import HOTLINE, refuse_unless
+from console.admin.auth import HOTLINE, current_user, refuse_unless
 from console.api import admin_engine, api, error_response, json_body, requires_scope, responds_with
 from console.api_clients import APPEALS_READ
 from console.appeals import INTAKE_FORM, take_in
 from console.knowledge import search_knowledge
 from console.form_schema import FORMS_DIR, input_components
+from console.merge import (MergeRefused, MergeRequestSchema, UnmergeRequestSchema,
+                           answer_merge_request, check_main, list_merged_appeals, merge_appeal,
+                           merge_variables, unmerge_appeal)
 from external_tasks import appeal
 from external_tasks.camunda import EngineClient
 from external_tasks.category_suggester import suggest_categories
-from external_tasks.intake import earlier_appeals, now_in_shanghai
+from external_tasks.intake import NUMBER_PATTERN, earlier_appeals, now_in_shanghai
 from external_tasks.routing import propose_route
 from external_tasks.scope_check import IN_SCOPE, check_appeal
 
@@ -56,6 +59,9 @@ class SuggestionRequestSchema(Schema):
     kind = fields.String(load_default="", validate=validate.Length(max=20))
     categoryCode = fields.String(load_default="", validate=validate.Length(max=80), metadata={
         "description": "话务员已选的分类 (留空: 按第一条建议)"})
+    appealNumber = fields.String(load_default="", validate=validate.Length(
+        max=40, error="「工单编号」最多 40 个字符"), metadata={
+        "description": "审核中的工单: 它本身不列入相似的在办诉求"})
 
 
 class CategorySuggestionSchema(Schema):
@@ -151,7 +157,8 @@ def suggest_for_appeal(values: dict, engine: EngineClient) -> dict:
         "scope": scope_warnings(values),
         "earlierAppeals": earlier_appeals_of(engine, values["phone"]),
         "similarOpenAppeals": similar_open_appeals(engine, found, chosen,
-                                                   values["title"] + values["content"]),
+                                                   values["title"] + values["content"],
+                                                   values["appealNumber"]),
         "knowledge": knowledge_answers(values["title"] + " " + values["content"], chosen),
     }
 
@@ -194,15 +201,20 @@ def earlier_appeals_of(engine: EngineClient, phone: str) -> list[dict]:
 
 
 def similar_open_appeals(engine: EngineClient, township: str | None, category: str,
-                         text: str) -> list[dict]:
-    """Open appeals of the same township and category whose text is alike: candidates for 并案."""
+                         text: str, this_appeal: str = "") -> list[dict]:
+    """Open appeals of the same township and category whose text is alike: candidates for 并案
+    (not the appeal itself, and none merged into another: merging goes to the main appeal)."""
     if not township or not category or not text.strip():
         return []
     running = engine.post("/process-instance", {
         "processDefinitionKey": appeal.APPEAL_PROCESS,
         "variables": [{"name": "township", "operator": "eq", "value": township},
                       {"name": "categoryCode", "operator": "eq", "value": category}]})
-    numbers = [instance["businessKey"] for instance in running if instance.get("businessKey")]
+    merged = {variable["processInstanceId"] for variable in engine.post("/variable-instance", {
+        "variableName": "mergedInto", "processInstanceIdIn": [item["id"] for item in running]})
+        if variable.get("value")} if running else set()
+    numbers = [instance["businessKey"] for instance in running if instance.get("businessKey")
+               and instance["businessKey"] != this_appeal and instance["id"] not in merged]
     briefs = _briefs(engine, numbers, with_text=True)
     for brief in briefs:
         brief["similarity"] = round(similarity(text, brief.pop("text")), 3)
@@ -269,13 +281,36 @@ suggestions.refusals = {503: "流程引擎暂不可用"}
 
 # -- the page ------------------------------------------------------------------------------------
 
+#: What the desk shows of an appeal waiting at the centre's review, to merge it.
+REVIEWED_VARIABLES = ("title", "content", "address", "township", "kind", "categoryCode")
+
+
 @desk.get("/")
 def desk_page():
-    """The agent's desk: the intake form beside the suggestion panel."""
+    """The agent's desk: the intake form beside the suggestion panel; with `?review=<number>`,
+    an appeal waiting at 审核受理 or 审核派单, to merge it into a similar open appeal."""
     if refused := refuse_unless(HOTLINE):
         return refused
     form = json.loads((FORMS_DIR / f"{INTAKE_FORM}.form").read_text("utf-8"))
-    return render_template("desk/desk.html", components=input_components(form))
+    review, review_error = None, ""
+    if number := request.args.get("review", "").strip():
+        review, review_error = reviewed_appeal(admin_engine(), number)
+    return render_template("desk/desk.html", components=input_components(form), review=review,
+                           review_error=review_error, review_number=number)
+
+
+def reviewed_appeal(engine: EngineClient, number: str) -> tuple[dict | None, str]:
+    """(the appeal's text and mergedInto, "") or (None, why it cannot be shown)."""
+    if not NUMBER_PATTERN.match(number):
+        return None, f"工单编号 {number} 格式不对, 应如 XS20261127-0001"
+    running = engine.get("/process-instance", businessKey=number,
+                         processDefinitionKey=appeal.APPEAL_PROCESS)
+    if not running:
+        return None, f"没有在办的工单 {number}"
+    values = appeal.variables_by_instance(engine, [running[0]["id"]],
+                                          REVIEWED_VARIABLES + ("mergedInto",))[running[0]["id"]]
+    return {"appealNumber": number} | {name: values.get(name) or "" for name in
+                                       REVIEWED_VARIABLES + ("mergedInto",)}, ""
 
 
 @desk.post("/suggestions")
@@ -301,5 +336,39 @@ def desk_submit():
     suggested = str(payload.pop("categorySuggested", "") or "")
     if suggested and not TAXONOMY.current().leaf(suggested):
         return error_response({"categorySuggested": [f"分类目录中没有 '{suggested}'"]})
-    return take_in(payload, recorded=lambda values: {
-        "categorySuggested": suggested, "categoryChosen": values.get("categoryCode", "")})
+    merge_into = payload.pop("mergeInto", None)
+    main = None
+    if merge_into is not None and payload.get("answeredOnCall"):
+        return error_response({"mergeInto": ["当场解答的诉求已办结, 不并案"]})
+    if merge_into is not None:
+        try:
+            into = MergeRequestSchema().load({"into": merge_into})["into"]
+            main = check_main(admin_engine(), into)
+        except ValidationError as error:
+            return error_response({"mergeInto": error.messages["into"]})
+        except MergeRefused as refused_merge:
+            return refused_merge.response("mergeInto")
+    response = take_in(payload, recorded=lambda values: {
+        "categorySuggested": suggested, "categoryChosen": values.get("categoryCode", "")}
+        | (merge_variables(main.number, current_user().id, "受理时并案") if main else {}))
+    if main and response[1] == 201:
+        list_merged_appeals(admin_engine(), main)
+    return response
+
+
+@desk.post("/appeals/<number>/merge")
+def desk_merge(number: str):
+    """并案 of an appeal waiting at the centre's review, from the desk."""
+    if refused := refuse_unless(HOTLINE):
+        return refused
+    return answer_merge_request(number, MergeRequestSchema(), lambda values: merge_appeal(
+        admin_engine(), number, values["into"], current_user().id, values["note"]))
+
+
+@desk.post("/appeals/<number>/unmerge")
+def desk_unmerge(number: str):
+    """取消并案 from the desk: the appeal goes back to its own path."""
+    if refused := refuse_unless(HOTLINE):
+        return refused
+    return answer_merge_request(number, UnmergeRequestSchema(), lambda values: unmerge_appeal(
+        admin_engine(), number, current_user().id, values["note"]) and None)

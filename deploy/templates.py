@@ -134,6 +134,9 @@ WORKER_TEMPLATES: tuple[WorkerTemplate, ...] = (
                    "按消息模板 (notifications.yaml)给单位发邮件和机器人消息。",
                    (Input("template", "通知模板", choices=lambda: notification_templates("unit")),
                     Input("audience", "通知对象", choices=unit_audiences)), variant="unit"),
+    WorkerTemplate("forward-merged-outcome", "转告并案工单办理结果",
+                   "把主工单的答复（或会商后的解释说明）和牵头单位转给并入它的工单（消息 "
+                   "MainAppealOutcome），各并案工单随即告知其诉求人并回访。"),
     WorkerTemplate("prepare-supervision", "拟定督办单",
                    "按督办级别（supervisionLevel 1–3）确定督办单位或县领导及回复期限。"),
     WorkerTemplate("check-extension-request", "核查延期申请",

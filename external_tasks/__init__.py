@@ -18,6 +18,7 @@ TOPIC_MODULES: tuple[str, ...] = (
     "external_tasks.deadline_extension",
     "external_tasks.overdue",
     "external_tasks.supervision",
+    "external_tasks.merge",  # 并案: the main appeal's outcome to the appeals merged into it
     "external_tasks.notify",
     "external_tasks.daily_run",  # when the daily processes below do today's work
     "external_tasks.duty_digest",  # daily, after the duty slot: not one appeal's step

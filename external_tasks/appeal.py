@@ -43,7 +43,7 @@ CONSULTATION = ("consultationKind", "consultationOutcome", "consultationMinute",
                 "consultationPlanDate", "consultationExplanation", "toleranceFlag")
 #: How it ended: callback and evaluation.
 OUTCOME = ("closedAs", "callbackAttempts", "callbackReached", "evaluation", "solved",
-           "solvedConfirmed")
+           "solvedConfirmed", "mergedInto")
 
 #: Everything of an appeal except the caller's unmasked data.
 WITHOUT_CALLER = (FACTS + CALLER_MASKED + UNITS + DEADLINES + OVERDUE_FLAGS + HANDLING

@@ -36,7 +36,8 @@ class AppealDriver:
                    "township": "fengcheng", "callerName": "王小明",
                    "callerPhone": unique_phone()} | fields
         response = self.post({key: value for key, value in payload.items() if value is not None})
-        assert response.status_code == 201, response.text
+        # 202: the engine answered slowly (a loaded machine); the outbox relay starts it.
+        assert response.status_code in (201, 202), response.text
         return response.json()["appealNumber"]
 
     def status(self, number: str) -> dict:

@@ -31,6 +31,8 @@ CALL_SCOPES = {
     ("post", "/api/v1/appeals"): {APPEALS_CREATE},
     ("get", "/api/v1/appeals/{number}"): {APPEALS_READ, APPEALS_READ_CALLER},
     ("post", "/api/v1/appeals/{number}/supervisions"): {SUPERVISION_CREATE},
+    ("post", "/api/v1/appeals/{number}/merge"): {APPEALS_CREATE},
+    ("post", "/api/v1/appeals/{number}/unmerge"): {APPEALS_CREATE},
     ("get", "/api/v1/assessment/indicators"): {ASSESSMENT_READ},
     ("get", "/api/v1/assessment/indicators.csv"): {ASSESSMENT_READ},
     ("get", "/api/v1/assessment/analysis"): {ASSESSMENT_READ},

@@ -20,6 +20,7 @@ import pytest
 import requests
 
 from console.form_schema import form_schema
+from console.merge import merge_appeal
 from deploy import stack
 from admin_data.directory import LEADERS_GROUP, UNIT_KINDS, load_directory
 from admin_data.environment import REPO_ROOT
@@ -402,9 +403,9 @@ class ProbingDriver(AppealDriver):
 
 
 class DerivedMatrix:
-    """Three appeals that together pass every user task: intake review; dispatch review,
-    return, extension, 1+X consultation, callback and on-site supervision; three levels of
-    supervision with deputies."""
+    """Appeals that together pass every user task: intake review; dispatch review, return,
+    extension, 1+X consultation, callback, a merged appeal's callback (并案) and on-site
+    supervision; three levels of supervision with deputies."""
 
     def __init__(self, driver: ProbingDriver):
         self.driver = driver
@@ -423,6 +424,9 @@ class DerivedMatrix:
         number = driver.submit(township=None, address="某小区", content="小区物业乱收停车费, 要求退还")
         driver.work(number, "hotline01", "Task_ReviewDispatch", leadUnit="fengcheng",
                     coUnits=["housing"], difficulty="ordinary", urgency="normal")
+        merged = driver.submit(township=None, address="某小区", content="小区物业乱收停车费, 多收的要退")
+        driver.task(merged, "hotline01", "Task_ReviewDispatch")
+        merge_appeal(driver.engine, merged, number, "hotline01")
         driver.work(number, "fengcheng01", "Task_SignForAppeal", signDecision="return",
                     returnReason="该小区不在本街道辖区范围内")
         driver.work(number, "hotline01", "Task_ReviewReturn", returnImproper=True,
@@ -443,6 +447,9 @@ class DerivedMatrix:
         driver.work(number, "fengcheng01", "Task_ReplyAppeal", solved=False,
                     replyText="经1+X会商, 已责令物业公示收费标准并退还多收费用。")
         driver.work(number, "hotline01", "Task_ReviewReply", replyApproved=True)
+        driver.work(merged, "hotline01", "Task_CallbackMergedCaller", callbackReached=True,
+                    evaluation="basically_satisfied", solvedConfirmed=True,
+                    callbackNote="诉求人知悉主工单的办理结果")
         driver.work(number, "hotline01", "Task_CallbackCaller", callbackReached=True,
                     evaluation="unsatisfied", solvedConfirmed=False, reasonable=True,
                     nextStep="media", callbackNote="多次反映仍未解决")

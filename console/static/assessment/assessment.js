@@ -15,7 +15,7 @@
     ["supervision_level1", "一级督办", number], ["supervision_level2", "二级督办", number],
     ["supervision_level3", "三级督办", number], ["redispatch_rate", "二次交办率", percent],
     ["improper_returns", "不当退单", number], ["consultations", "1+X会商", number],
-    ["extensions", "延期", number], ["score", "综合得分", score],
+    ["extensions", "延期", number], ["merged", "合并件数", number], ["score", "综合得分", score],
   ];
   const PROBLEMS = [["category_name", "诉求分类", String], ["appeals", "本期", number],
     ["previous", "上期", number], ["change", "环比", percent], ["unsatisfied", "不满意", number]];

@@ -9,6 +9,10 @@
   var suggested = [];      // the category suggestions shown now
   var timer = null;
   var panelEmpty = {};     // each panel section's text before anything is typed
+  var mergeInto = "";      // 并案: the open appeal the appeal being taken in joins
+  var reviewBox = document.getElementById("review");
+  // An appeal waiting at the centre's review, opened to merge it (?review=<number>).
+  var review = reviewBox ? JSON.parse(reviewBox.dataset.review) : null;
   document.querySelectorAll(".panel section > div").forEach(function (box) {
     panelEmpty[box.id] = box.textContent;
   });
@@ -54,7 +58,7 @@
     var request = ++latest;
     var body = {title: value("title"), content: value("content"), address: value("address"),
                 township: value("township"), phone: value("callerPhone"), kind: value("kind"),
-                categoryCode: value("categoryCode")};
+                categoryCode: value("categoryCode"), appealNumber: review ? review.appealNumber : ""};
     if (!body.title && !body.content && !body.phone && !body.address) return;
     post("/desk/suggestions", body).then(function (response) {
       return response.json().then(function (data) { return {ok: response.ok, data: data}; });
@@ -136,14 +140,22 @@
       }
       return false;
     }, "未能识别乡镇（街道），请询问具体地点");
-    function briefs(list) {
+    function briefs(list, mergeable) {
       return function (box) {
         var items = document.createElement("ul");
         list.forEach(function (brief) {
           var words = brief.appealNumber + " " + (brief.title || "") + "（" + brief.state
                       + (brief.receivedAt ? "，" + brief.receivedAt.slice(0, 16).replace("T", " ") : "")
                       + (brief.similarity !== null ? "，相似度 " + Math.round(brief.similarity * 100) + "%" : "") + "）";
-          items.appendChild(text("li", words));
+          var item = text("li", words);
+          if (mergeable && !(review && review.mergedInto)) {
+            var button = text("button", "并案", "take merge");
+            button.type = "button";
+            button.title = "与该诉求属同一事项：并入工单 " + brief.appealNumber;
+            button.addEventListener("click", function () { mergeWith(brief.appealNumber); });
+            item.appendChild(button);
+          }
+          items.appendChild(item);
         });
         box.appendChild(items);
         return list.length > 0;
@@ -164,7 +176,7 @@
       return data.knowledge.length > 0;
     }, "知识库中暂无相关条目");
     section("p-earlier", briefs(data.earlierAppeals), "近期无该号码的诉求");
-    section("p-similar", briefs(data.similarOpenAppeals), "无相似的在办诉求");
+    section("p-similar", briefs(data.similarOpenAppeals, true), "无相似的在办诉求");
   }
 
   function clearPanel() {
@@ -189,6 +201,56 @@
     field("knowledgeVersion").value = entry.version;
   }
 
+  // -- 并案 ----------------------------------------------------------------------------------
+  // The appeal being taken in is submitted with `mergeInto`; one waiting at review is merged
+  // at once.
+  function mergeWith(number) {
+    if (review) {
+      answerReview(post("/desk/appeals/" + review.appealNumber + "/merge", {into: number}),
+                   "已并入工单 " + number + "，诉求人将收到短信告知");
+      return;
+    }
+    mergeInto = number;
+    document.getElementById("merge-into-number").textContent = number;
+    document.getElementById("merge-into").hidden = false;
+    document.getElementById("submit").textContent = "提交并并案";
+  }
+  function noMerge() {
+    mergeInto = "";
+    document.getElementById("merge-into").hidden = true;
+    document.getElementById("submit").textContent = "提交受理";
+  }
+  function answerReview(request, done) {
+    var result = document.getElementById("review-result");
+    result.textContent = "正在办理…";
+    request.then(function (response) {
+      return response.json().then(function (data) { return {ok: response.ok, data: data}; });
+    }).then(function (answer) {
+      if (answer.ok) {
+        result.textContent = done;
+        reviewBox.querySelectorAll("button").forEach(function (button) { button.disabled = true; });
+        document.querySelectorAll("#p-similar button.merge").forEach(function (button) { button.disabled = true; });
+      } else {
+        result.textContent = "未办理：" + Object.keys(answer.data.errors || {}).map(function (key) {
+          return [].concat(answer.data.errors[key]).join("；");
+        }).join("；");
+      }
+    }).catch(function () { result.textContent = "未办理：控制台暂时无法连接，请稍后重试"; });
+  }
+  document.getElementById("merge-cancel").addEventListener("click", noMerge);
+  if (review) {
+    ["title", "content", "address", "township", "kind", "categoryCode"].forEach(function (key) {
+      if (field(key) && review[key]) field(key).value = review[key];
+    });
+    var unmergeButton = document.getElementById("unmerge");
+    if (unmergeButton) {
+      unmergeButton.addEventListener("click", function () {
+        answerReview(post("/desk/appeals/" + review.appealNumber + "/unmerge", {}),
+                     "已取消并案，工单按原流程重新核查受理范围和派单");
+      });
+    }
+  }
+
   // -- submitting ----------------------------------------------------------------------------
   function intakeValues() {
     var values = {};
@@ -204,6 +266,7 @@
       values[key] = current;
     });
     values.categorySuggested = suggested.length ? suggested[0].code : "";
+    if (mergeInto) values.mergeInto = mergeInto;
     return values;
   }
   function showErrors(errors) {
@@ -227,7 +290,8 @@
       if (answer.status === 201 || answer.status === 202) {
         showErrors({});
         result.textContent = (answer.status === 201 ? "已受理，工单编号 " : "已受理并保存（流程引擎暂不可用，恢复后自动启动），工单编号 ")
-                             + answer.data.appealNumber;
+                             + answer.data.appealNumber + (mergeInto ? "，已并入工单 " + mergeInto : "");
+        noMerge();
         form.reset();
         applyHideRules();
         clearPanel();
@@ -259,4 +323,5 @@
     if (WATCHED.indexOf(event.target.name) >= 0) askSoon();
   });
   applyHideRules();
+  if (review) ask();
 }());

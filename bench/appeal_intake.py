@@ -1,6 +1,6 @@
-"""Benchmark of intake to dispatch on the real stack.
+"""Benchmark of intake to dispatch, and of an appeal's whole life, on the real stack.
 
-    .venv/bin/python bench/appeal_intake.py [--appeals 200] [--rate 10]
+    .venv/bin/python bench/appeal_intake.py [--appeals 200] [--rate 10] [--whole-life 20]
 
 Uses the stack of the current SUBAN_* settings (`suban up` starts it if it is not running).
 Submits appeals through `POST /api/v1/appeals` at a steady rate, with a category and township
@@ -8,12 +8,22 @@ that are dispatched automatically, and measures from submission until the lead u
 exists (the engine's task start time): p50/p95, and appeals/second handled. It also prints the
 CPU time each process of the stack spent per appeal, and the rate at which the machine's cores
 would be fully busy: above that rate appeals queue, whatever the latency at lower rates.
+
+Beside wall-clock figures, which other load on the machine distorts, it prints what does not
+depend on it much: the engine's CPU time per appeal (user + system time of the Java process,
+/proc/<pid>/stat) and the engine's transactions per appeal (its outermost commands, counted by
+`GET /engine-rest/suban/engine-work`), with the commands that make up most of them.
+
+`--whole-life N` then takes N appeals from intake to closed (sign for, handle, reply, review,
+callback, evaluation: the plans of `suban demo-appeals`, worked through the engine's REST API)
+and prints the same engine figures per appeal for the whole life.
 """
 from __future__ import annotations
 
 import argparse
 import concurrent.futures
 import datetime as dt
+import random
 import sys
 import time
 from pathlib import Path
@@ -25,7 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.worker_throughput import percentile  # noqa: E402
 from cli import operations  # noqa: E402
-from deploy import stack
+from cli.demo_appeals import run_demo  # noqa: E402
+from deploy import stack  # noqa: E402
 from admin_data.environment import Settings  # noqa: E402
 from external_tasks.camunda import EngineClient, parse_engine_date  # noqa: E402
 
@@ -46,6 +57,40 @@ def cpu_seconds(settings: Settings) -> dict[str, float]:
     return used
 
 
+def engine_work(engine: EngineClient) -> dict:
+    """The engine's transactions so far, in all and by command."""
+    return engine.get("/suban/engine-work")
+
+
+class EngineMeter:
+    """The engine's CPU time and transactions between `start` and `report`."""
+
+    def __init__(self, settings: Settings, engine: EngineClient):
+        self.settings = settings
+        self.engine = engine
+        self.cpu = self.work = None
+
+    def start(self) -> None:
+        self.cpu = cpu_seconds(self.settings)
+        self.work = engine_work(self.engine)
+
+    def report(self, what: str, appeals: int) -> dict[str, float]:
+        """Prints engine CPU and transactions per appeal; returns every process's CPU ms per
+        appeal."""
+        cpu_used = {name: seconds - self.cpu.get(name, 0.0)
+                    for name, seconds in cpu_seconds(self.settings).items()}
+        work = engine_work(self.engine)
+        transactions = work["transactions"] - self.work["transactions"]
+        commands = {name: count - self.work["commands"].get(name, 0)
+                    for name, count in work["commands"].items()}
+        top = sorted(((count, name) for name, count in commands.items() if count), reverse=True)
+        print(f"{what}: engine CPU {cpu_used.get('engine', 0.0) / appeals * 1000:.0f} ms per "
+              f"appeal, engine transactions {transactions / appeals:.1f} per appeal")
+        print("  transactions per appeal by command: " + ", ".join(
+            f"{name} {count / appeals:.1f}" for count, name in top[:12]))
+        return {name: seconds / appeals * 1000 for name, seconds in cpu_used.items()}
+
+
 def task_number(engine, task: dict) -> str:
     """The appeal number (business key) of a historic task's process instance."""
     instance_id = task["processInstanceId"]
@@ -54,17 +99,10 @@ def task_number(engine, task: dict) -> str:
     return _numbers[instance_id]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--appeals", type=int, default=200)
-    parser.add_argument("--rate", type=float, default=10, help="submissions per second")
-    args = parser.parse_args()
-
-    settings = Settings.from_env()
-    operations.up(settings)
-    engine = EngineClient.as_admin(settings)
-    session = requests.Session()
-    session.headers["Authorization"] = f"Bearer {settings.api_token}"
+def intake(settings: Settings, engine: EngineClient, session: requests.Session, count: int,
+           rate: float, first: int = 0) -> tuple[dict[str, dt.datetime], dict[str, float], float]:
+    """Submits `count` appeals at `rate` per second and waits until each has its 签收 task:
+    returns when each was sent, its latency in ms and how long the submissions took."""
     submitted: dict[str, dt.datetime] = {}
 
     def submit(index: int) -> None:
@@ -74,18 +112,18 @@ def main() -> None:
             "title": f"基准测试诉求 {index}", "content": "小区楼道垃圾堆积无人清理, 物业不作为",
             "township": TOWNSHIPS[index % len(TOWNSHIPS)],
             # A caller each, as on a real day: one phone for all would make every appeal a
-            # repeat of all the others (重复件) and the repeat lookup the whole measurement.
-            "callerPhone": f"139{index:08d}"})
+            # repeat of all the others (重复件) and the repeat lookup the whole measurement;
+            # drawn, not counted, so that no run repeats the callers of an earlier one.
+            "callerPhone": f"13{random.randrange(10**9):09d}"})
         response.raise_for_status()
         submitted[response.json()["appealNumber"]] = sent
 
-    cpu_before = cpu_seconds(settings)
     began = time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         futures = []
-        for index in range(args.appeals):
-            time.sleep(max(0.0, began + index / args.rate - time.monotonic()))
-            futures.append(pool.submit(submit, index))
+        for index in range(count):
+            time.sleep(max(0.0, began + index / rate - time.monotonic()))
+            futures.append(pool.submit(submit, first + index))
         for future in futures:
             future.result()
     submit_span = time.monotonic() - began
@@ -102,8 +140,34 @@ def main() -> None:
             latencies[number] = (parse_engine_date(task["startTime"]) - submitted[number]) \
                 .total_seconds() * 1000
         time.sleep(1)
-    cpu_used = {name: seconds - cpu_before.get(name, 0.0)
-                for name, seconds in cpu_seconds(settings).items()}
+    time.sleep(2)  # the caller's and the unit's notifications run beside the 签收 task
+    return submitted, latencies, submit_span
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--appeals", type=int, default=200)
+    parser.add_argument("--rate", type=float, default=10, help="submissions per second")
+    parser.add_argument("--whole-life", type=int, default=0, metavar="N",
+                        help="then take N appeals from intake to closed and print their cost")
+    parser.add_argument("--warm-up", type=int, default=20, metavar="N",
+                        help="appeals submitted first and not measured")
+    args = parser.parse_args()
+
+    settings = Settings.from_env()
+    operations.up(settings)
+    engine = EngineClient.as_admin(settings)
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {settings.api_token}"
+    meter = EngineMeter(settings, engine)
+    if args.warm_up:
+        # The engine's first appeals after a start include compiling its code (JIT): CPU that
+        # a running engine no longer spends.
+        intake(settings, engine, session, args.warm_up, args.rate, first=args.appeals)
+    meter.start()
+    submitted, latencies, submit_span = intake(settings, engine, session, args.appeals,
+                                               args.rate)
+    per_appeal = meter.report("intake → 签收 task", len(submitted))
     if len(latencies) < len(submitted):
         raise SystemExit(f"only {len(latencies)} of {len(submitted)} appeals reached a unit")
     last = max(sent + dt.timedelta(milliseconds=latencies[number])
@@ -112,16 +176,23 @@ def main() -> None:
     values = list(latencies.values())
     print(f"submitted {len(submitted)} appeals at {len(submitted) / submit_span:.1f}/s "
           f"(target {args.rate:g}/s)")
-    print(f"submission → lead unit's 签收 task: p50 {percentile(values, .5):.0f} ms   "
-          f"p95 {percentile(values, .95):.0f} ms   max {max(values):.0f} ms")
+    print("wall clock (on a loaded machine) submission → lead unit's 签收 task: "
+          f"p50 {percentile(values, .5):.0f} ms   p95 {percentile(values, .95):.0f} ms   "
+          f"max {max(values):.0f} ms")
     print(f"throughput: {len(submitted) / handled_span:.1f} appeals/s dispatched end to end")
-    per_appeal = {name: seconds / len(submitted) * 1000 for name, seconds in cpu_used.items()}
     print("CPU per appeal (during the run, measuring included): " + ", ".join(
         f"{name} {ms:.0f} ms" for name, ms in per_appeal.items())
         + f"; total {sum(per_appeal.values()):.0f} ms")
     cores = psutil.cpu_count()
     print(f"all {cores} cores busy at about "
           f"{cores * 1000 / max(sum(per_appeal.values()), 1):.1f} appeals/s")
+    if args.whole_life:
+        meter.start()
+        began = time.monotonic()
+        run_demo(settings, args.whole_life, progress=False)
+        meter.report("whole life, intake → closed", args.whole_life)
+        print(f"wall clock (on a loaded machine): {args.whole_life} appeals closed in "
+              f"{time.monotonic() - began:.0f} s")
 
 
 if __name__ == "__main__":

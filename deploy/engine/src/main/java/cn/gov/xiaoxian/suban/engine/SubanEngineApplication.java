@@ -4,7 +4,6 @@ import java.util.Map;
 import java.util.Set;
 
 import org.camunda.bpm.engine.rest.security.auth.ProcessEngineAuthenticationFilter;
-import org.camunda.bpm.engine.rest.security.auth.impl.HttpBasicAuthenticationProvider;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.annotation.Value;
@@ -50,16 +49,17 @@ public class SubanEngineApplication {
     SpringApplication.run(SubanEngineApplication.class, args);
   }
 
-  /** The REST API is open by default; every call must carry HTTP Basic credentials. */
+  /** The REST API is open by default; every call must carry HTTP Basic credentials (checked
+   * once in a while, not on every call: {@link CachedBasicAuthentication}). */
   @Bean
   public FilterRegistrationBean<ProcessEngineAuthenticationFilter> engineRestAuthentication() {
     FilterRegistrationBean<ProcessEngineAuthenticationFilter> registration =
-        new FilterRegistrationBean<>(new ProcessEngineAuthenticationFilter());
+        new FilterRegistrationBean<>(new CachedBasicAuthentication());
     registration.setName("engine-rest-basic-authentication");
     registration.addUrlPatterns("/engine-rest/*");
     registration.setInitParameters(Map.of(
         ProcessEngineAuthenticationFilter.AUTHENTICATION_PROVIDER_PARAM,
-        HttpBasicAuthenticationProvider.class.getName()));
+        CachedBasicAuthentication.Provider.class.getName()));
     return registration;
   }
 

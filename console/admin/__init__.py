@@ -18,7 +18,8 @@ from console.admin.files import (FILES, TIME_LIMITS, ChangedMeanwhile, EditableF
 from console.admin.store import current_store as store
 from console.api import api, missing_calendar
 from admin_data.environment import Settings
-from admin_data.loader import ConfigFileError, file_content, header_of, raw_data
+from admin_data.loader import ConfigFileError, raw_data
+from admin_data.round_trip import updated_content
 from external_tasks.deadlines import DIFFICULTIES, KINDS, URGENCIES
 
 admin = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
@@ -148,7 +149,7 @@ def _structured_editor(admin_file: EditableFile):
     if errors or sample_errors:
         return _editor_page(page | {"errors": errors | sample_errors,
                                     "inputs": forms.form_inputs(schema, data, errors)}), 400
-    content = file_content(header_of(text), data)
+    content = updated_content(text, forms.outside_form(schema, raw_data(text)) | data)
     page |= {"inputs": forms.form_inputs(schema, data, {}),
              "diff": _diff(text, content.decode("utf-8"))}
     try:
@@ -185,7 +186,10 @@ def _overview(admin_file: EditableFile, loaded) -> dict | None:
 
 
 def _editor_page(page: dict) -> str:
-    return render_template("admin/editor.html", **page)
+    own = page["admin_file"].page
+    if own is None:
+        return render_template("admin/editor.html", **page)
+    return render_template(own.template, **page | own.context(page, request.values, settings()))
 
 
 @admin.route("/files/<name>", methods=["GET", "POST"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
 from admin_data.loader import AdminFile, ConfigFileError, load_admin_file
 
@@ -36,13 +36,26 @@ class SurgeSchema(Schema):
                                   validate=validate.Range(min=0, min_inclusive=False))
 
 
-class AssessmentSchema(Schema):
+class RiskWordsSchema(Schema):
+    """The major-risk words: what their editor shows of the file."""
+    major_risk_words = fields.List(
+        fields.String(validate=validate.Length(min=1, max=20, error="每个风险词 1 到 20 个字")),
+        required=True, validate=validate.Length(min=1, error="至少要有一个重大风险词"),
+        metadata={"label": "重大风险词", "items": True, "blank_rows": 3, "help": (
+            "诉求的标题、内容或地址含其中一个词 (忽略空格) 时, 立即提醒热线中心和当日坐班的县领导")})
+
+    @validates("major_risk_words")
+    def words_once(self, words: list[str], **_) -> None:
+        twice = sorted({word for word in words if words.count(word) > 1})
+        if twice:
+            raise ValidationError(f"风险词重复: {'、'.join(twice)}")
+
+
+class AssessmentSchema(RiskWordsSchema):
     indicator_weights = fields.Nested(IndicatorWeightsSchema, required=True)
     satisfaction_weights = fields.Nested(SatisfactionWeightsSchema, required=True)
     surge = fields.Nested(SurgeSchema, required=True)
     repeat_window_days = fields.Integer(required=True, validate=validate.Range(min=1, max=365))
-    major_risk_words = fields.List(fields.String(validate=validate.Length(min=1)), required=True,
-                                   validate=validate.Length(min=1))
 
     @validates_schema
     def weights_add_up(self, data, **kwargs):

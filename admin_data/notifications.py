@@ -170,14 +170,23 @@ class UnitChannelsSchema(Schema):
     webhook = fields.Nested(WebhookSchema, load_default=None, allow_none=True)
 
 
+#: The audiences by the channel their messages go through, as the template editor names them.
+AUDIENCE_NAMES = {"caller": "来电人 · 短信", "unit": "承办单位 · 邮件和机器人消息",
+                  "leader": "县领导 · 邮件和机器人消息"}
+
+
 class TemplateSchema(Schema):
     audience = fields.String(required=True, validate=validate.OneOf(
         AUDIENCES, error="应为 {choices} 之一（caller: 短信发给来电人；unit: 邮件/机器人发给单位；"
-                         "leader: 邮件/机器人发给县领导）"))
-    description = fields.String(load_default="")
-    subject = fields.String(load_default="", validate=validate.Length(max=200))
-    text = fields.String(required=True, validate=validate.Length(min=1, max=4000))
-    sms_template_id = fields.String(load_default="", validate=validate.Length(max=64))
+                         "leader: 邮件/机器人发给县领导）"),
+        metadata={"label": "发送对象与渠道", "choices": AUDIENCE_NAMES})
+    description = fields.String(load_default="", metadata={"label": "用途"})
+    subject = fields.String(load_default="", validate=validate.Length(max=200), metadata={
+        "label": "主题", "help": "邮件标题、机器人消息标题; 短信没有主题"})
+    text = fields.String(required=True, validate=validate.Length(min=1, max=4000), metadata={
+        "label": "正文", "multiline": True})
+    sms_template_id = fields.String(load_default="", validate=validate.Length(max=64), metadata={
+        "label": "短信平台模板号", "help": "短信平台按其登记的模板发送时填写, 否则留空"})
 
     @validates_schema
     def check_text(self, data, **_):
@@ -239,6 +248,12 @@ class NotificationsSchema(Schema):
                 errors[section] = unknown
         if errors:
             raise ValidationError(errors)
+
+
+class TemplatesSchema(Schema):
+    """The templates of the file, as their editor shows them (the file's other sections stay)."""
+    templates = fields.Dict(keys=_template_id, values=fields.Nested(TemplateSchema),
+                            required=True, metadata={"label": "消息模板"})
 
 
 def load_notifications(path: Path | None = None, directory: Directory | None = None) -> dict:

@@ -14,9 +14,27 @@ This is the only place where the caller's phone number leaves the system unmaske
 """
 from __future__ import annotations
 
+import math
+
 from connectors.config import DeliveryPolicy, SmsSettings
 from connectors.delivery import post_json
 from connectors.templates import Message, Template
+
+
+#: Characters of one SMS in Chinese (UCS-2), and of each part of a longer one (the carrier joins
+#: the parts again; each is billed as one message).
+SMS_SINGLE = 70
+SMS_PART = 67
+
+
+def sms_content(sign: str, text: str) -> str:
+    """What the caller's phone shows: the sign in front of the text."""
+    return f"【{sign}】{text}" if sign else text
+
+
+def sms_parts(content: str) -> int:
+    """The messages `content` is sent (and billed) as."""
+    return 1 if len(content) <= SMS_SINGLE else math.ceil(len(content) / SMS_PART)
 
 
 class SmsGateway:
@@ -29,11 +47,9 @@ class SmsGateway:
         return bool(self.settings.url)
 
     def body(self, phone: str, template: Template, message: Message, key: str) -> dict:
-        sign = self.settings.sign
-        return {"phone": phone, "sign": sign, "templateId": template.sms_template_id,
-                "params": message.params,
-                "content": f"【{sign}】{message.text}" if sign else message.text,
-                "idempotencyKey": key}
+        return {"phone": phone, "sign": self.settings.sign,
+                "templateId": template.sms_template_id, "params": message.params,
+                "content": sms_content(self.settings.sign, message.text), "idempotencyKey": key}
 
     def send_once(self, phone: str, template: Template, message: Message, key: str) -> str:
         """One call to the gateway; the caller retries transient errors."""

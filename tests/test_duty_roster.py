@@ -38,7 +38,7 @@ def test_who_is_on_duty(tmp_path):
 @pytest.mark.parametrize("rows, expected", [
     ("  - {date: 2026-12-01, leader: leadermagistrate}\n"
      "  - {date: 2026-12-01, leader: leaderurban, start: '09:30', end: '10:30'}\n",
-     "slots[1].date: 与 slots[0] 的坐班时间重叠"),
+     "slots[1].date: 与 2026-12-01 09:00–10:00 县长 的坐班时间重叠"),
     ("  - {date: 2026-12-01, leader: nobody}\n",
      "slots[0].leader: 'nobody' 不是单位目录"),
     ("  - {date: 2026-12-01, leader: leaderurban, start: '11:00', end: '10:00'}\n",

@@ -19,7 +19,8 @@ from console.admin.files import (FILES, TIME_LIMITS, ChangedMeanwhile, EditableF
 from console.admin.store import current_store as store
 from console.api import api, missing_calendar
 from admin_data.environment import Settings
-from admin_data.loader import ConfigFileError, file_content, header_of, raw_data
+from admin_data.loader import ConfigFileError, raw_data
+from admin_data.round_trip import updated_content
 from external_tasks.deadlines import DIFFICULTIES, KINDS, URGENCIES
 
 admin = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
@@ -128,7 +129,7 @@ def _structured_editor(admin_file: EditableFile):
     page = {"admin_file": admin_file, "versions": store().versions(admin_file.name),
             "raw": text, "base": fingerprint(current), "reason": "", "errors": {}, "overview": None,
             "preview": None, "diff": None, "sample": _sample(admin_file, {})[0],
-            "template": view.template, "has_errors": has_errors} | view.context(settings())
+            "has_errors": has_errors}
 
     def inputs(data: dict, errors: dict) -> list[forms.Input]:
         return view.inputs(forms.form_inputs(schema, data, errors), settings())
@@ -157,7 +158,7 @@ def _structured_editor(admin_file: EditableFile):
     if errors or sample_errors:
         return _editor_page(page | {"errors": errors | sample_errors,
                                     "inputs": inputs(data, errors)}), 400
-    content = file_content(header_of(text), data)
+    content = updated_content(text, forms.outside_form(schema, raw_data(text)) | data)
     page |= {"inputs": inputs(data, {}),
              "diff": _diff(text, content.decode("utf-8"))}
     try:
@@ -194,7 +195,8 @@ def _overview(admin_file: EditableFile, loaded) -> dict | None:
 
 
 def _editor_page(page: dict) -> str:
-    return render_template(page["template"], **page)
+    view = view_of(page["admin_file"].name)
+    return render_template(view.template, **page | view.context(page, request.values, settings()))
 
 
 @admin.route("/files/<name>", methods=["GET", "POST"])

@@ -6,6 +6,7 @@ is not removed: the error beside the table says where it is named.
 from __future__ import annotations
 
 import re
+import typing
 
 from admin_data.directory import Directory
 from admin_data.environment import Settings
@@ -91,7 +92,7 @@ def _describe(channels: UnitChannels) -> str:
     return "；".join(parts)
 
 
-def _context(settings: Settings) -> dict:
+def _context(page: dict, values: typing.Mapping[str, str], settings: Settings) -> dict:
     notifications = NOTIFICATIONS.current(settings)
     channels = notifications.units | notifications.leaders if notifications else {}
     return {"child": child, "channels": {key: _describe(value) for key, value in channels.items()}}

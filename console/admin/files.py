@@ -19,22 +19,23 @@ from pathlib import Path
 
 from marshmallow import Schema, fields, validate
 
-from admin_data.assessment import load_assessment_config
+from admin_data.assessment import RiskWordsSchema, load_assessment_config
 from admin_data.directory import Directory, DirectoryError, DirectorySchema, load_directory
-from admin_data.duty_roster import duty_leader_at, load_roster
+from admin_data.duty_roster import RosterSchema, load_roster
 from admin_data.environment import Settings
 from admin_data.gazetteer import GazetteerSchema, load_gazetteer
 from admin_data.hotline import HotlineSettingsSchema, load_hotline_settings
 from admin_data.loader import AdminDataError, ConfigFileError
-from admin_data.notifications import LEADER_FIELDS
+from admin_data.notifications import TemplatesSchema
 from admin_data.scope_rules import EMERGENCY, EXCLUDED, ScopeRulesSchema, load_scope_rules
 from admin_data.taxonomy import TaxonomySchema, load_taxonomy
 from admin_data.workdays import (SHANGHAI, CalendarDataMissing, HolidayFileSchema,
                                  WorkdayCalendar, load_overrides)
 from connectors.config import load_config
-from connectors.templates import TemplateError, message_fields, render
 from console.admin import dmn_table
+from console.admin.roster_editor import roster_preview
 from console.admin.store import AdminStore
+from console.admin.template_editor import template_preview
 from deploy.deployment import DEPLOYMENT_NAME, DeploymentRefused, deploy
 from deploy.directory_sync import DirectorySync
 from external_tasks.camunda import EngineClient, EngineError
@@ -276,56 +277,12 @@ def _holiday_overview(overrides, values: typing.Mapping[str, str]) -> dict:
                        "chinesecalendar 软件包" if calendar.covers(year) else "")}
 
 
-def _roster_preview(current, new, sample: dict, settings: Settings) -> Rows:
-    moment = sample["moment"].replace(tzinfo=SHANGHAI)
-    leaders = {leader.id: leader.name for leader in _directory(settings).leaders}
-
-    def on_duty(roster) -> str:
-        if roster is None:
-            return "（现行文件无效）"
-        leader = duty_leader_at(moment, roster)
-        return f"{leaders.get(leader, leader)} ({leader})" if leader else "无人坐班"
-    return [(f"{moment:%Y-%m-%d %H:%M} 坐班领导", on_duty(current), on_duty(new))]
-
-
 def _risk_preview(current, new, sample: dict, settings: Settings) -> Rows:
     def found(config) -> str:
         if config is None:
             return "（现行文件无效）"
         return "、".join(risk_words_in([sample["text"]], config.major_risk_words)) or "无"
     return [("命中的重大风险词", found(current), found(new))]
-
-
-#: The sample appeal every message template is rendered with in the preview.
-SAMPLE_APPEAL = {
-    "appealNumber": "XS20261127-0001", "kind": "complaint", "categoryName": "城乡建设 / 物业服务",
-    "title": "小区物业不清理垃圾", "content": "小区楼道垃圾堆积一周无人清理", "township": "fengcheng",
-    "address": "凤城街道某小区", "callerName": "王小明", "callerPhone": "13900005678",
-    "leadUnit": "fengcheng", "coUnits": ["housing"],
-    "signForDeadline": "2026-11-30T23:59:59+08:00", "feedbackDeadline": "2026-12-02T23:59:59+08:00",
-    "completionDeadline": "2026-12-11T23:59:59+08:00", "scopeReason": "需通过仲裁程序解决",
-    "scopeReferral": "县劳动人事争议仲裁委员会", "alertReason": "办结时限将至",
-}
-SAMPLE_LEADER_FIELDS = {"leaderName": "县长", "digestDay": "2026-11-25", "appealCount": "1",
-                        "appealList": "XS20261125-0003「路灯不亮」（凤城街道）"}
-assert set(SAMPLE_LEADER_FIELDS) == set(LEADER_FIELDS)
-
-
-def _template_preview(current, new, sample: dict, settings: Settings) -> Rows:
-    def rendered(config, template_id: str) -> str:
-        template = config.templates.get(template_id) if config else None
-        if template is None:
-            return "（无此模板）"
-        values = (SAMPLE_LEADER_FIELDS if template.audience == "leader" else message_fields(
-            SAMPLE_APPEAL, config.directory, audience=template.audience, unit_id="fengcheng"))
-        try:
-            message = render(template, values)
-        except TemplateError as exc:
-            return f"无法生成: {exc}"
-        return f"{message.subject}\n{message.text}".strip()
-    ids = sorted(set(new.templates) | set(current.templates if current else ()))
-    return [(template_id, rendered(current, template_id), rendered(new, template_id))
-            for template_id in ids]
 
 
 def _directory_preview(current, new, sample: dict, settings: Settings) -> Rows:
@@ -426,19 +383,21 @@ DUTY_ROSTER = EditableFile(
     "duty_roster", "领导坐班表", "县四套班子领导接听热线的日期和时段。",
     _config("duty_roster.yaml"), lambda path, settings: load_roster(path, _directory(settings)),
     sample={"moment": fields.NaiveDateTime(load_default=lambda: dt.datetime.now().replace(
-        second=0, microsecond=0), metadata={"label": "时刻"})},
-    preview=_roster_preview)
+        second=0, microsecond=0), metadata={"label": "时刻 (查谁在坐班)"})},
+    preview=roster_preview, schema=lambda settings: RosterSchema(_directory(settings)))
 NOTIFICATIONS = EditableFile(
-    "notifications", "消息模板与联系渠道", "短信、邮件和机器人消息的模板, 各单位的联系渠道。",
+    "notifications", "消息模板与联系渠道", "短信、邮件和机器人消息的模板: 发送对象与渠道、主题和正文; "
+    "正文中的占位符从列表中点选, 右侧按样例诉求即时显示生成的消息 (来电人已脱敏), 短信另计字数和条数。"
+    "各单位和县领导的联系渠道、短信平台和邮件服务器的设置在下方 YAML 原文中修改 (专家)。",
     _config("notifications.yaml"),
     lambda path, settings: load_config(path, env={}, directory=_directory(settings)),
-    preview=_template_preview)
+    preview=template_preview, schema=lambda settings: TemplatesSchema())
 RISK_WORDS = EditableFile(
-    "assessment", "重大风险词与考核设置", "major_risk_words: 诉求含这些词时立即提醒热线中心和坐班领导; "
-    "其余为考核权重和研判参数。",
+    "assessment", "重大风险词与考核设置", "诉求含重大风险词时立即提醒热线中心和当日坐班的县领导。"
+    "预览按样例诉求运行风险词检查。考核权重和研判参数在下方 YAML 原文中修改 (专家)。",
     _config("assessment.yaml"), lambda path, settings: load_assessment_config(path),
     sample={"text": fields.String(load_default="小区门口有人聚集堵路", metadata={"label": "诉求内容"})},
-    preview=_risk_preview)
+    preview=_risk_preview, schema=lambda settings: RiskWordsSchema())
 TIME_LIMITS = EditableFile(
     "time_limits", "办理时限表", "决策表 time_limits: 按诉求类型、紧急程度、难易程度确定签收、反馈、办结时限。"
     "保存即部署新版本: 新工单按新时限, 在办工单保留原时限。",

@@ -5,9 +5,11 @@ to the field they concern.
 Every input is named by its path in the file, steps joined by "-": `supervision-response_working_days-2`,
 `matters-3-patterns`. A list of entries posts one group of inputs per entry (an entry whose inputs
 are all empty, or whose `…-delete` box is ticked, is left out); a list of texts is a text area,
-one per line. Labels, units, choices and allowed ranges come from the schema's fields: the label
-and unit from `metadata`, the range from a `validate.Range`, the choices from a `validate.OneOf`
-(their names from `metadata["choices"]`).
+one per line, or one input per entry (`…-0`, `…-1`) when its field's metadata asks for `items`;
+a mapping of entries (template id → template) posts one group of inputs per key. Labels, units,
+choices and allowed ranges come from the schema's fields: the label and unit from `metadata`, the
+range from a `validate.Range`, the choices from a `validate.OneOf` (their names from
+`metadata["choices"]`).
 """
 from __future__ import annotations
 
@@ -49,11 +51,13 @@ def _entries(field: fields.Field) -> Schema | None:
 
 def _scalar(field: fields.Field, text: str) -> typing.Any:
     """A form value as the schema expects it (left as text when it is not: the schema names it)."""
-    text = text.strip()
+    text = text.replace("\r\n", "\n").strip()
     if isinstance(field, fields.Boolean):
         return {"true": True, "false": False}.get(text, text)
     if isinstance(field, fields.Integer) and re.fullmatch(r"-?\d+", text):
         return int(text)
+    if isinstance(field, fields.Float) and re.fullmatch(r"-?\d+(\.\d+)?", text):
+        return float(text) if "." in text else int(text)
     return text
 
 
@@ -87,12 +91,32 @@ def form_data(schema: Schema, form: typing.Mapping[str, str], prefix: str = "") 
         elif isinstance(field, fields.List):
             if path in form:
                 data[key] = [line.strip() for line in form[path].splitlines() if line.strip()]
+            elif field.metadata.get("items"):
+                data[key] = [form[_join(path, index)].strip() for index in _indexes(form, path)
+                             if form.get(_join(path, index), "").strip()
+                             and not form.get(_join(path, f"{index}-delete"))]
+        elif isinstance(field, fields.Dict) and isinstance(field.value_field, fields.Nested):
+            data[key] = {name: form_data(field.value_field.schema, form, _join(path, name))
+                         for name in _names(form, path)}
         elif isinstance(field, fields.Dict):
             data[key] = {_scalar(field.key_field, step): _scalar(field.value_field, value)
                          for step, value in _mapping_items(form, path)}
         elif path in form and (form[path].strip() or field.required):
             data[key] = _scalar(field, form[path])
     return data
+
+
+def _names(form: typing.Mapping[str, str], prefix: str) -> list[str]:
+    """The keys of a mapping of entries in the form, in the form's order."""
+    start = prefix + SEPARATOR
+    return list(dict.fromkeys(key[len(start):].split(SEPARATOR)[0] for key in form
+                              if key.startswith(start) and SEPARATOR in key[len(start):]))
+
+
+def outside_form(schema: Schema, data: dict) -> dict:
+    """The file's sections that the form does not show: kept as they are when it is saved."""
+    shown = {_key(name, field) for name, field in schema.fields.items()}
+    return {key: value for key, value in data.items() if key not in shown}
 
 
 def _mapping_items(form: typing.Mapping[str, str], prefix: str):
@@ -135,7 +159,7 @@ class Input:
 
     name: str
     label: str
-    kind: str  # number text textarea lines select date | group mapping rows entry new-entry
+    kind: str  # number text textarea lines select date | group mapping rows entry new-entry items
     value: typing.Any = ""
     required: bool = False
     unit: str = ""
@@ -194,9 +218,23 @@ def form_inputs(schema: Schema, data: dict, errors: dict[str, list[str]],
                                children=form_inputs(entries, row, errors, _join(path, index),
                                                     new=index >= len(filled)))
                          for index, row in enumerate(rows)]
+        elif isinstance(field, fields.List) and metadata.get("items"):
+            filled = list(value or []) if isinstance(value, list) else []
+            item.kind = "items"
+            item.children = [
+                _scalar_input(field.inner, _join(path, index), f"第 {index + 1} 项", _text(entry),
+                              errors) for index, entry in enumerate(filled + [""] * metadata.get(
+                                  "blank_rows", 1))]
         elif isinstance(field, fields.List):
             item.kind, item.value = "lines", "\n".join(_text(line) for line in value or [])
             item.errors = item.errors + _line_errors(errors, path)
+        elif isinstance(field, fields.Dict) and isinstance(field.value_field, fields.Nested):
+            item.kind = "rows"
+            item.rows = [Input(_join(path, name), _entry_title(name, entry, False), "entry",
+                               errors=errors.get(_join(path, name), []),
+                               children=form_inputs(field.value_field.schema, entry, errors,
+                                                    _join(path, name)))
+                         for name, entry in (value if isinstance(value, dict) else {}).items()]
         elif isinstance(field, fields.Dict):
             labels = metadata.get("keys", {})
             item.kind = "mapping"
@@ -221,12 +259,14 @@ def _line_errors(errors: dict[str, list[str]], path: str) -> list[str]:
             if (found := line.fullmatch(key)) for message in messages]
 
 
-def _entry_title(index: int, entry: typing.Any, new: bool) -> str:
+def _entry_title(index: int | str, entry: typing.Any, new: bool) -> str:
+    """A list's entry by its position, a mapping's by its key; with its name when it has one."""
     if new:
         return "新增一项 (填写后即加入)"
-    name = next((entry[key] for key in ("name", "year", "code") if isinstance(entry, dict)
-                 and entry.get(key) not in (None, "")), "")
-    return f"第 {index + 1} 项" + (f": {name}" if name else "")
+    name = next((entry[key] for key in ("name", "year", "code", "description")
+                 if isinstance(entry, dict) and entry.get(key) not in (None, "")), "")
+    where = f"第 {index + 1} 项" if isinstance(index, int) else index
+    return where + (f": {name}" if name else "")
 
 
 def _scalar_input(field: fields.Field, path: str, label: str, value: str,

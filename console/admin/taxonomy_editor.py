@@ -6,6 +6,7 @@ category. The preview routes a sample appeal with `propose_route`, as the routin
 from __future__ import annotations
 
 import re
+import typing
 
 from admin_data.directory import Directory
 from admin_data.environment import Settings
@@ -66,7 +67,7 @@ def _moved(form: dict, settings: Settings) -> dict:
     return {key: value for key, value in result.items() if not MOVE.fullmatch(key)}
 
 
-def _context(settings: Settings) -> dict:
+def _context(page: dict, values: typing.Mapping[str, str], settings: Settings) -> dict:
     directory = DIRECTORY.current(settings)
     taxonomy = TAXONOMY.current(settings)
     return {"child": child,

@@ -33,8 +33,9 @@ class EditorView:
     #: (the file as loaded now or None, new data, the form as posted, settings) → errors by
     #: input name beyond the file's schema.
     check: typing.Callable[[typing.Any, dict, dict, Settings], dict[str, list[str]]] = _nothing
-    #: settings → more for the template.
-    context: typing.Callable[[Settings], dict] = _nothing
+    #: (the page so far: data, inputs, errors …; the request's values; settings) → more for
+    #: the template.
+    context: typing.Callable[[dict, typing.Mapping[str, str], Settings], dict] = _nothing
 
 
 VIEWS: dict[str, EditorView] = {}

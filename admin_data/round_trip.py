@@ -46,6 +46,8 @@ def updated_content(text: str, data: dict) -> bytes:
         document = yaml.load(text) if text.strip() else None
     except YAMLError as exc:
         raise ConfigFileError(f"不是有效的 YAML: {exc}") from None
+    if _comparable(document) == _comparable(data):
+        return text.encode("utf-8")  # nothing changed: not even the layout of a line
     merged = _merged(document, data) if isinstance(document, CommentedMap) else _node(data)
     out = io.StringIO()
     yaml.dump(merged, out)
@@ -75,7 +77,7 @@ def _merged(old: typing.Any, new: typing.Any) -> typing.Any:
         for position, (key, value) in enumerate(new.items()):
             if key in old:
                 old[key] = _merged(old[key], value)
-            else:
+            elif value not in ([], {}, None, ""):  # an empty default the file left out stays out
                 old.insert(position, key, _node(value, in_list=False))
         return old
     if isinstance(old, CommentedSeq) and isinstance(new, list) and (old or not new):

@@ -34,6 +34,11 @@ MERGED_MESSAGE = "AppealMerged"
 UNMERGED_MESSAGE = "AppealUnmerged"
 #: A main appeal has been accepted once routing proposed its units.
 ACCEPTED_STEP = "Task_ProposeDispatch"
+#: Steps of a main appeal that has its outcome already (told, forwarded, called back, on-site
+#: supervision before another callback): an appeal merged now would wait for an outcome that
+#: has gone by.
+AFTER_OUTCOME = ("Task_NotifyClosed", "Task_ForwardMergedOutcome", "Task_ForwardMergedExplanation",
+                 "Task_CallbackCaller", "Event_CallbackRetryDue", "CallActivity_MediaSupervision")
 HIDDEN = "（保密）"
 
 
@@ -134,6 +139,9 @@ def check_main(engine: EngineClient, into: str, merged: str | None = None) -> Ma
     if not engine.get("/history/activity-instance", processInstanceId=root["id"],
                       activityId=ACCEPTED_STEP):
         raise MergeRefused("into", f"主工单 {into} 尚未受理 (仍在受理审核), 不能作为并案主件")
+    if any(step["activityId"] in AFTER_OUTCOME for step in engine.get(
+            "/history/activity-instance", processInstanceId=root["id"], unfinished="true")):
+        raise MergeRefused("into", f"主工单 {into} 已有办理结果, 正在回访, 不能再并入")
     return MainAppeal(into, root["id"])
 
 

@@ -109,7 +109,9 @@ def test_merged_callers_are_told_called_back_with_the_main_outcome_and_counted_o
 
     # The main appeal's unit sees both merged appeals, the confidential caller hidden.
     sign_for = appeals.task(main, "fengcheng01", "Task_SignForAppeal")
-    seen = appeals.task_variables("fengcheng01", sign_for)
+    # As Tasklist reads them: a Json value as its text.
+    seen = appeals.as_user("fengcheng01").get(f"/task/{sign_for['id']}/form-variables",
+                                              deserializeValues="false")
     merged_list = from_typed(seen["mergedAppeals"])
     assert {item["appealNumber"] for item in merged_list} == {at_intake, at_review}
     hidden = next(item for item in merged_list if item["appealNumber"] == at_intake)
@@ -192,6 +194,8 @@ def test_an_unmerged_appeal_goes_back_to_its_own_path(appeals, engine, settings,
     appeals.reply_approved(main, MAIN_REPLY)
     appeals.task(main, "hotline01", "Task_CallbackCaller")
     assert ended(engine, main, "Task_ForwardMergedOutcome")
+    late = api(settings, f"/appeals/{other}/merge", {"into": main})  # its outcome has gone by
+    assert late.status_code == 409 and "已有办理结果" in late.json()["errors"]["into"][0]
 
 
 # -- refusals ------------------------------------------------------------------------------------

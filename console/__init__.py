@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from admin_data.environment import Settings
 
@@ -30,4 +31,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(home)
     init_layout(app)
     app.config["OPENAPI_SPEC"] = build_spec(app)
+    trusted = app.config["SUBAN_SETTINGS"].trusted_proxies
+    if trusted:  # behind nginx: the caller's address and scheme as the proxies in front saw them
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=trusted, x_proto=trusted)
     return app

@@ -147,7 +147,8 @@ COMPONENTS = (
               stop_timeout_s=45),
     Component("console", "web console", lambda settings: settings.console_port,
               "SUBAN_CONSOLE_PORT", _python_command("console"), console_healthy,
-              start_timeout_s=30, stop_timeout_s=15),
+              # Importing the console (scikit-learn) alone takes 10 s on a busy 2-core machine.
+              start_timeout_s=90, stop_timeout_s=15),
 )
 
 

@@ -14,6 +14,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from console.admin import init_admin
     from console.api import MAX_BODY_BYTES, api, build_spec
     from console.knowledge import init_knowledge
+    from console.open311 import init_open311
     from console.security import init_security
 
     app = Flask(__name__)
@@ -28,6 +29,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     init_security(app)  # headers, session cookie, login throttle
     init_admin(app)  # login, CSRF protection of forms, the admin pages
     init_knowledge(app)
+    init_open311(app)
     app.register_blueprint(home)
     init_layout(app)
     app.config["OPENAPI_SPEC"] = build_spec(app)

@@ -74,14 +74,20 @@ def missing_calendar_year(engine: EngineClient, today: dt.date,
     return missing_year(calendar, today, warn_from, working_day_counts(engine, settings))
 
 
+def timer_day(task: LockedTask, engine: EngineClient, check_day: str | None) -> dt.date:
+    """The day a daily process's timer fired (its start, in Beijing), or the day it was started
+    for (`checkDay`, ISO)."""
+    if check_day:
+        return dt.date.fromisoformat(check_day)
+    return parse_engine_date(engine.get(f"/history/process-instance/{task.process_instance_id}")[
+        "startTime"]).astimezone(SHANGHAI).date()
+
+
 # The notification goes out once a day; fix notifications.yaml and retry the incident in Cockpit.
 @router.task("check-holiday-calendar", incident_on=UNDELIVERABLE)
 def check_holiday_calendar(task: LockedTask, engine: EngineClient,
                            checkDay: str | None = None):
-    # The day the timer fired (or the day the process was started for, `checkDay`).
-    today = dt.date.fromisoformat(checkDay) if checkDay else parse_engine_date(engine.get(
-        f"/history/process-instance/{task.process_instance_id}")["startTime"]
-    ).astimezone(SHANGHAI).date()
+    today = timer_day(task, engine, checkDay)
     missing = missing_calendar_year(engine, today)
     if missing is None:
         return {"calendarMissingYear": 0, "lastNotification": "节假日数据齐全"}

@@ -68,6 +68,8 @@ class Settings:
     worker_backoff_max_ms: int
     profile: str
     engine: str
+    #: Reverse proxies in front of the console (nginx: 1) whose X-Forwarded-For/-Proto count.
+    trusted_proxies: int = 0
 
     @classmethod
     def from_env(cls, env: dict | None = None) -> "Settings":
@@ -97,6 +99,7 @@ class Settings:
             worker_backoff_max_ms=_int(env, "SUBAN_WORKER_BACKOFF_MAX_MS", 300_000),
             profile=_choice(env, "SUBAN_PROFILE", PROFILES),
             engine=_choice(env, "SUBAN_ENGINE", ENGINES),
+            trusted_proxies=_int(env, "SUBAN_TRUSTED_PROXIES", 0),
         )
 
     @property

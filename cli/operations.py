@@ -176,12 +176,11 @@ def run_console(settings: Settings) -> None:
 
     # Appeals taken while the engine was away are started by this thread once it answers.
     IntakeRelay(IntakeOutbox(outbox_path(settings)), EngineClient.as_admin(settings)).start()
-    # nginx on this host is the one proxy: the client's address (login throttle) and scheme
-    # (Secure cookie) come from its X-Forwarded-For and X-Forwarded-Proto.
+    # The client's address (login throttle, self-query limits) and scheme (Secure cookie) come
+    # from X-Forwarded-For/-Proto only through SUBAN_TRUSTED_PROXIES (create_app's ProxyFix):
+    # waitress passes the headers on untouched.
     waitress.serve(create_app(settings), host="127.0.0.1", port=settings.console_port,
-                   threads=8, ident="suban-console", trusted_proxy="127.0.0.1",
-                   trusted_proxy_count=1, trusted_proxy_headers={"x-forwarded-for",
-                                                                 "x-forwarded-proto"})
+                   threads=8, ident="suban-console", clear_untrusted_proxy_headers=False)
 
 
 CHROMIUM = "/usr/bin/chromium"

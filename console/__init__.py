@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from admin_data.environment import Settings
 
@@ -14,6 +15,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from console.admin import init_admin
     from console.api import MAX_BODY_BYTES, api, build_spec
     from console.knowledge import init_knowledge
+    from console.open311 import init_open311
     from console.security import init_security
 
     app = Flask(__name__)
@@ -28,8 +30,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     init_security(app)  # headers, session cookie, login throttle
     init_admin(app)  # login, CSRF protection of forms, the admin pages
     init_knowledge(app)
+    init_open311(app)
     app.register_blueprint(home)
     app.register_blueprint(jobs)
     init_layout(app)
     app.config["OPENAPI_SPEC"] = build_spec(app)
+    trusted = app.config["SUBAN_SETTINGS"].trusted_proxies
+    if trusted:  # behind nginx: the caller's address and scheme as the proxies in front saw them
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=trusted, x_proto=trusted)
     return app

@@ -302,12 +302,18 @@ def openapi():
     return jsonify(current_app.config["OPENAPI_SPEC"])
 
 
-def build_spec(app: Flask) -> dict:
-    spec = APISpec(title="宿事速办 API", version="1.0.0", openapi_version="3.0.3",
+def _content_schema(schema: Schema):
+    """A list answer (many=True) as an array of the schema, other answers by the schema's class."""
+    return schema if schema.many else type(schema)
+
+
+def build_spec(app: Flask, blueprint: Blueprint = api, title: str = "宿事速办 API") -> dict:
+    """The OpenAPI document of `blueprint`'s endpoints, from the schemas their views declare."""
+    spec = APISpec(title=title, version="1.0.0", openapi_version="3.0.3",
                    plugins=[MarshmallowPlugin()])
     spec.components.security_scheme("token", {"type": "http", "scheme": "bearer"})
     for rule in app.url_map.iter_rules():
-        if not rule.endpoint.startswith(api.name + "."):
+        if not rule.endpoint.startswith(blueprint.name + "."):
             continue
         view = app.view_functions[rule.endpoint]
         schema = getattr(view, "response_schema", None)
@@ -318,13 +324,15 @@ def build_spec(app: Flask) -> dict:
                          else rule.endpoint, "responses": {status: {"description": "OK"}}}
             if schema is not None:
                 operation["responses"][status]["content"] = {
-                    "application/json": {"schema": type(schema)}}
+                    "application/json": {"schema": _content_schema(schema)}}
             refusals = dict(getattr(view, "refusals", {}))
             if getattr(view, "request_schema", None) is not None:
+                media_type = getattr(view, "request_media_type", "application/json")
                 operation["requestBody"] = {"required": True, "content": {
-                    "application/json": {"schema": view.request_schema}}}
-                refusals |= {400: "字段错误或 JSON 格式错误", 413: "请求体过大",
-                             415: "请求体不是 JSON"}
+                    media_type: {"schema": view.request_schema}}}
+                if media_type == "application/json":
+                    refusals |= {400: "字段错误或 JSON 格式错误", 413: "请求体过大",
+                                 415: "请求体不是 JSON"}
             if hasattr(view, "scopes"):
                 operation["security"] = [{"token": list(view.scopes)}]
                 operation["description"] = "所需权限 (或 admin): " + "、".join(view.scopes)
@@ -334,7 +342,7 @@ def build_spec(app: Flask) -> dict:
                     "application/json": {"schema": "ErrorSchema"}}}
             for code, (description, other_schema) in getattr(view, "other_responses", {}).items():
                 operation["responses"][str(code)] = {"description": description, "content": {
-                    "application/json": {"schema": type(other_schema)}}}
+                    "application/json": {"schema": _content_schema(other_schema)}}}
             if getattr(view, "query_schema", None) is not None:  # one parameter per field
                 operation.setdefault("parameters", []).append(
                     {"in": "query", "schema": view.query_schema})

@@ -22,6 +22,8 @@ APPEALS_READ = "appeals:read"
 APPEALS_READ_CALLER = "appeals:read:caller"
 ASSESSMENT_READ = "assessment:read"
 SUPERVISION_CREATE = "supervision:create"
+#: A partner's key for POST /open311/v2/requests.json (its `api_key`).
+OPEN311_CREATE = "open311:create"
 ADMIN = "admin"
 SCOPE_NAMES = {
     APPEALS_CREATE: "登记诉求",
@@ -29,10 +31,12 @@ SCOPE_NAMES = {
     APPEALS_READ_CALLER: "查询工单 (含诉求人脱敏信息)",
     ASSESSMENT_READ: "读取考核与研判",
     SUPERVISION_CREATE: "发起督办",
+    OPEN311_CREATE: "Open311 提交诉求 (合作方 api_key)",
     ADMIN: "管理 (全部接口)",
 }
-#: For calls any registered client may make (reference data such as the units, the knowledge base).
-ANY_SCOPE = tuple(SCOPE_NAMES)
+#: For calls any registered client may make (reference data such as the units, the knowledge
+#: base); an Open311 partner's key serves only its /open311 calls.
+ANY_SCOPE = tuple(scope for scope in SCOPE_NAMES if scope != OPEN311_CREATE)
 #: The name under which calls with SUBAN_API_TOKEN are logged, while no client is registered.
 BOOTSTRAP_CLIENT = "初始管理令牌 SUBAN_API_TOKEN"
 KEY_PREFIX = "suban_"

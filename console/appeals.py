@@ -89,8 +89,7 @@ class AppealStatusSchema(Schema):
                                metadata={"description": "三级督办"})
 
 
-def _queued(number: str, error: EngineError):
-    current_app.logger.warning("appeal %s queued for the engine: %s", number, error)
+def _queued(number: str):
     return jsonify(AppealQueuedSchema().dump({"appealNumber": number, "status": "queued"})), 202
 
 
@@ -101,19 +100,24 @@ def create_appeal():
     return take_in(json_body())
 
 
-def take_in(payload, recorded: typing.Callable[[dict], dict] | None = None):
-    """The intake every channel shares: validate by the intake form's rules, take a number,
-    store in the outbox, start (201) or leave to the relay (202). `recorded` gives variables the
-    channel keeps beside the form's (e.g. the desk's suggested category)."""
-    try:
-        values = form_schema(INTAKE_FORM).load(payload)
-        values |= answered_from_knowledge(values)
-    except ValidationError as error:
-        return error_response(error.messages)
+class Taken(typing.NamedTuple):
+    """An appeal taken in: its number, and its process instance (None while it waits in the
+    outbox for the engine)."""
+    number: str
+    instance_id: str | None
+
+
+def take_appeal(payload, recorded: typing.Callable[[dict], dict] | None = None) -> Taken:
+    """The intake every channel shares: validate by the intake form's rules (ValidationError
+    naming the fields), take a number, store in the outbox, start or leave to the relay.
+    `recorded` gives variables the channel keeps beside the form's (e.g. the desk's suggested
+    category)."""
+    values = form_schema(INTAKE_FORM).load(payload)
+    values |= answered_from_knowledge(values)
     now = now_in_shanghai()
     if values.get("receivedAt") and dt.datetime.fromisoformat(values["receivedAt"]) > now:
         # The register-appeal worker would stop this appeal with an incident.
-        return error_response({"receivedAt": [
+        raise ValidationError({"receivedAt": [
             "「受理时间」不能晚于现在 (receipt time in the future)"]})
     outbox = intake_outbox()
     try:
@@ -124,14 +128,25 @@ def take_in(payload, recorded: typing.Callable[[dict], dict] | None = None):
     variables = to_typed_map({"receivedAt": now.isoformat()} | values
                              | (recorded(values) if recorded else {}) | {"appealNumber": number})
     outbox.add(number, variables, engine_error)
-    if engine_error:  # no second wait for an engine that just failed: the relay starts it
-        return _queued(number, engine_error)
     try:
-        instance_id = deliver(outbox, _intake_engine(), number, variables)
+        if engine_error:  # no second wait for an engine that just failed: the relay starts it
+            raise engine_error
+        return Taken(number, deliver(outbox, _intake_engine(), number, variables))
     except EngineError as error:
-        return _queued(number, error)
+        current_app.logger.warning("appeal %s queued for the engine: %s", number, error)
+        return Taken(number, None)
+
+
+def take_in(payload, recorded: typing.Callable[[dict], dict] | None = None):
+    """`take_appeal` as the JSON API answers: 201 started, 202 queued, 400 naming the fields."""
+    try:
+        taken = take_appeal(payload, recorded)
+    except ValidationError as error:
+        return error_response(error.messages)
+    if taken.instance_id is None:
+        return _queued(taken.number)
     return jsonify(AppealCreatedSchema().dump(
-        {"appealNumber": number, "processInstanceId": instance_id})), 201
+        {"appealNumber": taken.number, "processInstanceId": taken.instance_id})), 201
 
 
 create_appeal.request_schema = form_schema(INTAKE_FORM).__class__

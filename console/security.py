@@ -4,8 +4,8 @@
   inline script: each page loads its own file), no framing (`frame-ancestors` and
   X-Frame-Options), the referrer only within the console, no content-type guessing.
 - The session cookie is HttpOnly and SameSite=Lax always, and Secure whenever the request came
-  over HTTPS (nginx in front says so with X-Forwarded-Proto, which waitress trusts from
-  127.0.0.1 only: `suban console`).
+  over HTTPS (nginx in front says so with X-Forwarded-Proto, believed only from the
+  SUBAN_TRUSTED_PROXIES proxies in front: `create_app`).
 - Login throttle: too many wrong passwords for one user name, or from one address, within the
   window lock that name or address for a while; the lockout goes into the audit trail.
 """

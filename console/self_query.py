@@ -47,6 +47,8 @@ STAGES = {
     "Task_ReviewReply": "答复审核中", "Task_CallbackCaller": "待回访评价",
 }
 CALLBACK_TASK = "Task_CallbackCaller"
+#: The stage of an appeal still in the console's outbox, and of a closed one.
+QUEUED_STAGE, CLOSED_STAGE = "已受理, 等待派单", "已办结"
 #: The callback form's choices (forms/callback.form, evaluation).
 EVALUATIONS = {"satisfied": "满意", "basically_satisfied": "基本满意", "unsatisfied": "不满意"}
 DEADLINE_NAMES = {"signForDeadline": "签收时限", "feedbackDeadline": "首次反馈时限",
@@ -162,7 +164,7 @@ def _public_view(number: str, last4: str) -> dict | None:
         values = from_typed_map(queued["variables"])
         if not _phone_matches(values.get("callerPhone"), last4):
             return None
-        return _shown(number, values, "已受理, 等待派单", closed=False, callback_due=False)
+        return _shown(number, values, QUEUED_STAGE, closed=False, callback_due=False)
     engine = admin_engine()
     family = appeal.family(engine, number)
     if not family or family[0]["processDefinitionKey"] != appeal.APPEAL_PROCESS:
@@ -174,9 +176,15 @@ def _public_view(number: str, last4: str) -> dict | None:
         return None
     closed = root["state"] == "COMPLETED"
     keys = [task["taskDefinitionKey"] for task in appeal.open_tasks(engine, number)]
-    stage = "已办结" if closed else next(
-        (STAGES[key] for key in reversed(keys) if key in STAGES), "处理中")
-    return _shown(number, values, stage, closed, callback_due=CALLBACK_TASK in keys)
+    return _shown(number, values, stage_of(keys, closed), closed,
+                  callback_due=CALLBACK_TASK in keys)
+
+
+def stage_of(open_task_keys: list[str], closed: bool) -> str:
+    """The stage a caller is shown, from the appeal's open user tasks (oldest first)."""
+    if closed:
+        return CLOSED_STAGE
+    return next((STAGES[key] for key in reversed(open_task_keys) if key in STAGES), "处理中")
 
 
 def _phone_matches(phone: str | None, last4: str) -> bool:

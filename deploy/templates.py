@@ -152,6 +152,8 @@ WORKER_TEMPLATES: tuple[WorkerTemplate, ...] = (
                    (Input("dailyRun", "每日任务", choices=daily_runs),)),
     WorkerTemplate("check-holiday-calendar", "检查节假日数据",
                    "次年放假安排未录入时提醒热线中心，写明从哪天起受理的诉求将无法计算时限（每天定时启动的流程用）。"),
+    WorkerTemplate("notify-expiring-knowledge", "提醒知识条目即将到期",
+                   "已发布的知识条目 30 天内到期时通知所属单位，每个条目的每一版只通知一次（每天定时启动的流程用）。"),
 )
 
 

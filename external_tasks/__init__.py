@@ -23,6 +23,7 @@ TOPIC_MODULES: tuple[str, ...] = (
     "external_tasks.daily_run",  # when the daily processes below do today's work
     "external_tasks.duty_digest",  # daily, after the duty slot: not one appeal's step
     "external_tasks.calendar_check",  # daily: is next year's working-day calendar entered?
+    "external_tasks.knowledge_expiry",  # daily: knowledge entries nearing their valid-until
 )
 
 

@@ -22,7 +22,7 @@ from admin_data.hotline import HOTLINE, calendar_warning_starts
 from admin_data.workdays import HOLIDAYS, MissingYear, missing_year
 from connectors import summary
 from external_tasks.camunda import EngineClient, EngineError, LockedTask
-from external_tasks.daily_run import process_started
+from external_tasks.daily_run import timer_day
 from external_tasks.deadlines import (DECISION_KEY, DIFFICULTIES, KINDS, URGENCIES, WORKING_DAYS,
                                       evaluate_time_limits)
 from external_tasks.notify import UNDELIVERABLE, current_notifier
@@ -79,8 +79,7 @@ def missing_calendar_year(engine: EngineClient, today: dt.date,
 @router.task("check-holiday-calendar", incident_on=UNDELIVERABLE)
 def check_holiday_calendar(task: LockedTask, engine: EngineClient,
                            checkDay: str | None = None):
-    # The day the timer fired (or the day the process was started for, `checkDay`).
-    today = dt.date.fromisoformat(checkDay) if checkDay else process_started(task, engine).date()
+    today = timer_day(task, engine, checkDay)
     missing = missing_calendar_year(engine, today)
     if missing is None:
         return {"calendarMissingYear": 0, "lastNotification": "节假日数据齐全"}

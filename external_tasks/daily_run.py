@@ -25,6 +25,12 @@ def process_started(task: LockedTask, engine: EngineClient) -> dt.datetime:
         f"/history/process-instance/{task.process_instance_id}")["startTime"]).astimezone(SHANGHAI)
 
 
+def timer_day(task: LockedTask, engine: EngineClient, check_day: str | None) -> dt.date:
+    """The day a daily process's timer fired (its start, in Beijing), or the day it was started
+    for (`checkDay`, ISO)."""
+    return dt.date.fromisoformat(check_day) if check_day else process_started(task, engine).date()
+
+
 @router.task("plan-daily-run")
 def plan_daily_run(task: LockedTask, engine: EngineClient, dailyRun: str):
     times = HOTLINE.current()["daily"]

@@ -46,7 +46,9 @@ def stack_settings(data_dir: Path, **overrides: str) -> Settings:
     env = {"SUBAN_ENGINE": os.environ.get("SUBAN_ENGINE", ""),
            "SUBAN_DATA_DIR": str(data_dir), "SUBAN_ENGINE_PORT": str(free_port()),
            "SUBAN_CONSOLE_PORT": str(free_port()), "SUBAN_CONFIG_DIR": str(data_dir / "config"),
-           "SUBAN_MODELS_DIR": str(models)}
+           "SUBAN_MODELS_DIR": str(models),
+           # As behind nginx: the tests give a caller's address as X-Forwarded-For.
+           "SUBAN_TRUSTED_PROXIES": "1"}
     return Settings.from_env(env | overrides)
 
 

@@ -74,7 +74,8 @@ def keys(admin_page, settings):
 
 
 def call(settings, method: str, path: str, key: str) -> requests.Response:
-    return requests.request(method, settings.console_url + path.replace("{number}", UNKNOWN_APPEAL),
+    path = path.replace("{number}", UNKNOWN_APPEAL).replace("{entry_id}", "1")
+    return requests.request(method, settings.console_url + path,
                             headers={"Authorization": f"Bearer {key}"},
                             json={} if method == "post" else None, timeout=120)
 

@@ -3,11 +3,13 @@ and nothing else; one answer for wrong numbers and digits; the lockouts; a confi
 the page at phone width."""
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 
 import pytest
 import requests
 
+from console import create_app
 from console.self_query import IP_MISSES, NOT_FOUND, NUMBER_MISSES
 from external_tasks.appeal import APPEAL_PROCESS
 from tests.conftest import wait_until
@@ -127,3 +129,23 @@ def test_the_page_at_phone_width(browser, settings, appeals, screenshot):
     assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scrolling
     screenshot(page, "self-query-result-phone", full_page=True)
     page.context.close()
+
+
+def logged_address(settings, trusted_proxies: int, forwarded_for: str) -> str:
+    """The address the self-query counts for a call from 127.0.0.1 that claims `forwarded_for`,
+    on a console trusting `trusted_proxies` proxies."""
+    app = create_app(dataclasses.replace(settings, trusted_proxies=trusted_proxies))
+    response = app.test_client().post(
+        "/api/v1/self-query", json={"appealNumber": "XS20200301-0001", "phoneLast4": "0000"},
+        headers={"X-Forwarded-For": forwarded_for}, environ_base={"REMOTE_ADDR": "127.0.0.1"})
+    assert response.status_code == 404, response.text
+    with sqlite3.connect(settings.data_dir / "console" / "self_query.sqlite") as db:
+        return db.execute("SELECT ip FROM attempt ORDER BY id DESC LIMIT 1").fetchone()[0]
+
+
+def test_a_forwarded_address_counts_only_from_a_trusted_proxy(settings):
+    # No proxy configured (the default): a caller cannot pose as another address.
+    assert logged_address(settings, 0, "203.0.113.7") == "127.0.0.1"
+    # Behind nginx (one proxy): the address nginx saw, not what the caller wrote before it.
+    assert logged_address(settings, 1, "203.0.113.7") == "203.0.113.7"
+    assert logged_address(settings, 1, "198.51.100.1, 203.0.113.8") == "203.0.113.8"

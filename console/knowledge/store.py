@@ -24,13 +24,12 @@ import yaml
 
 from admin_data.workdays import SHANGHAI
 from console.sqlite_file import SqliteFile
+from external_tasks.knowledge_expiry import EXPIRY_NOTICE_DAYS
 
 DRAFT, PUBLISHED, EXPIRED = "draft", "published", "expired"
 STATUS_NAMES = {DRAFT: "草稿(待审核)", PUBLISHED: "已发布", EXPIRED: "已过期"}
 #: BM25 weights of the indexed columns: question, keywords, answer.
 COLUMN_WEIGHTS = (3.0, 4.0, 1.0)
-#: How many days before its valid-until an entry is listed to its unit as expiring.
-EXPIRY_NOTICE_DAYS = 30
 DEMO_FILE = Path(__file__).with_name("demo_entries.yaml")
 #: Bigrams of how callers ask, not of what they ask about: left out of the search query.
 FILLER_BIGRAMS = frozenset(

@@ -5,6 +5,8 @@ import requests
 from deploy import stack
 from external_tasks.camunda import EngineClient, EngineError
 
+ADMINS = "camunda-admin"  # the engine's administrators' group
+
 
 def test_engine_is_healthy_camunda_7_24(settings, engine):
     assert stack.engine_healthy(settings)
@@ -43,3 +45,40 @@ def test_full_history_and_default_time_to_live(engine, start_instance):
     # Full history records variable updates, not just instances and activities.
     details = engine.get("/history/detail", processInstanceId=instance["id"])
     assert any(detail.get("variableName") == "unit" for detail in details)
+
+
+def test_engine_work_counts_transactions_for_administrators_only(engine, as_user):
+    before = engine.get("/suban/engine-work")
+    engine.get("/process-definition/count")
+    after = engine.get("/suban/engine-work")
+    assert after["transactions"] > before["transactions"]
+    assert after["commands"]["ProcessDefinitionQueryImpl"] \
+        > before["commands"].get("ProcessDefinitionQueryImpl", 0)
+    with pytest.raises(EngineError) as refused:
+        as_user("housing01").get("/suban/engine-work")
+    assert refused.value.status == 403
+
+
+def test_remembered_logins_end_with_a_new_password_or_membership(settings, engine):
+    """The REST login remembers a successful login for a while; a change of the user's
+    password or groups through the engine takes effect on the next call all the same."""
+    user, old, new = "logincache01", "old-password-1", "new-password-2"
+    if engine.get("/user", id=user):
+        engine.rest("DELETE", f"/user/{user}", expect_json=False)
+    engine.post("/user/create", {"profile": {"id": user, "firstName": "登录", "lastName": "缓存",
+                                             "email": f"{user}@suban.invalid"},
+                                 "credentials": {"password": old}})
+    engine.rest("PUT", f"/group/{ADMINS}/members/{user}", expect_json=False)
+    as_old = EngineClient(settings.engine_rest_url, user, old)
+    assert as_old.get("/suban/engine-work")["transactions"] > 0  # remembered from here on
+    engine.rest("DELETE", f"/group/{ADMINS}/members/{user}", expect_json=False)
+    with pytest.raises(EngineError) as refused:
+        as_old.get("/suban/engine-work")
+    assert refused.value.status == 403
+    engine.rest("PUT", f"/user/{user}/credentials", json={
+        "password": new, "authenticatedUserPassword": settings.admin_password}, expect_json=False)
+    assert EngineClient(settings.engine_rest_url, user, new).get("/process-definition/count")
+    # Last: a refused password makes the engine refuse the user's logins for a while.
+    with pytest.raises(EngineError) as refused:
+        as_old.get("/process-definition/count")
+    assert refused.value.status == 401

@@ -1,0 +1,158 @@
+"""Does an appeal cost more when the engine's history holds many closed appeals?
+
+    .venv/bin/python bench/history_growth.py [--fill 10000] [--fill-minutes 60] [--samples 30]
+
+Two engines, one after the other, on the ports of the current SUBAN_* settings:
+
+- a filled one (`data/bench-history`): the script first fills its history up to `--fill`
+  closed appeals with the whole-life driver of `suban demo-appeals` (intake, dispatch, sign
+  for, handle, reply, review, callback, evaluation, with the demo's mix of late and
+  re-dispatched appeals), for at most `--fill-minutes`. The folder is kept (git-ignored) and
+  reused as a fixture: the next run only adds what is missing;
+- an empty one (data folder `data/bench-history-empty`, made afresh each run).
+
+On each it prints the p95 of: intake (submission → the lead unit's 签收 task), the console's
+`GET /api/v1/appeals/<number>`, a unit's Tasklist filter (fengcheng01's 本单位待办, the page of
+15 tasks and the count Tasklist asks for) and the assessment store's incremental sync; then
+the ratio filled / empty, flagged where it exceeds 1.3. Wall-clock figures: on a loaded
+machine they carry its noise, so compare ratios of one run.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from assessment import store  # noqa: E402
+from assessment.sync import sync  # noqa: E402
+from bench.appeal_intake import intake  # noqa: E402
+from bench.worker_throughput import percentile  # noqa: E402
+from cli import operations  # noqa: E402
+from cli.demo_appeals import run_demo  # noqa: E402
+from deploy import stack  # noqa: E402
+from admin_data.environment import REPO_ROOT, Settings  # noqa: E402
+from external_tasks.appeal import APPEAL_PROCESS  # noqa: E402
+from external_tasks.camunda import EngineClient  # noqa: E402
+
+FILLED = REPO_ROOT / "data" / "bench-history"
+EMPTY = REPO_ROOT / "data" / "bench-history-empty"
+UNIT_USER = "fengcheng01"
+UNIT_FILTER = "本单位待办"
+GROWTH_LIMIT = 1.3
+FILL_BATCH = 25
+
+
+def settings_for(data_dir: Path) -> Settings:
+    return Settings.from_env(os.environ | {"SUBAN_DATA_DIR": str(data_dir)})
+
+
+def closed_appeals(engine: EngineClient) -> int:
+    return engine.get("/history/process-instance/count", processDefinitionKey=APPEAL_PROCESS,
+                      finished="true")["count"]
+
+
+def fill(settings: Settings, target: int, minutes: float) -> int:
+    """Closes whole-life appeals until the history holds `target` or the time is up."""
+    engine = EngineClient(settings.engine_rest_url, settings.admin_user,
+                          settings.admin_password, timeout_s=180)
+    closed = closed_appeals(engine)
+    deadline = time.monotonic() + minutes * 60
+    while closed < target and time.monotonic() < deadline:
+        began = time.monotonic()
+        run_demo(settings, min(FILL_BATCH, target - closed), seed=closed, progress=False)
+        closed = closed_appeals(engine)
+        print(f"  history: {closed} closed appeals ({time.monotonic() - began:.0f} s for the "
+              "last batch)", flush=True)
+    return closed
+
+
+def timed(call, samples: int) -> float:
+    """p95 in ms of `samples` calls of `call`."""
+    times = []
+    for _ in range(samples):
+        began = time.perf_counter()
+        call()
+        times.append((time.perf_counter() - began) * 1000)
+    return percentile(times, .95)
+
+
+def measure(settings: Settings, samples: int) -> dict[str, float]:
+    engine = EngineClient.as_admin(settings)
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {settings.api_token}"
+    # Bring the assessment store up to date first: what follows is the incremental sync.
+    store_path = store.store_path(settings)
+    sync(engine, store_path)
+    submitted, latencies, _ = intake(settings, engine, session, samples, rate=1)
+    figures = {"intake → 签收 task": percentile(list(latencies.values()), .95)}
+
+    def appeal_status(number=next(iter(submitted))):
+        session.get(f"{settings.console_url}/api/v1/appeals/{number}",
+                    timeout=60).raise_for_status()
+    figures["GET /api/v1/appeals/<number>"] = timed(appeal_status, samples)
+
+    unit = EngineClient(settings.engine_rest_url, UNIT_USER, settings.demo_password)
+    [unit_filter] = unit.get("/filter", resourceType="Task", name=UNIT_FILTER)
+
+    def tasklist_page():
+        unit.post(f"/filter/{unit_filter['id']}/list?firstResult=0&maxResults=15",
+                  {"sorting": [{"sortBy": "created", "sortOrder": "desc"}]})
+        unit.get(f"/filter/{unit_filter['id']}/count")
+    figures[f"Tasklist filter {UNIT_FILTER} ({UNIT_USER})"] = timed(tasklist_page, samples)
+    figures["incremental assessment sync"] = timed(lambda: sync(engine, store_path), 5)
+    return figures
+
+
+def on_stack(data_dir: Path, work) -> dict[str, float]:
+    settings = settings_for(data_dir)
+    try:
+        operations.up(settings)
+    except stack.StackError as error:  # on a loaded machine a part may start slowly
+        print(f"  {error}; starting again", flush=True)
+        operations.up(settings)
+    try:
+        return work(settings)
+    finally:
+        operations.down(settings)
+
+
+def print_figures(what: str, figures: dict[str, float]) -> None:
+    print(f"{what}, p95: " + ", ".join(f"{name} {ms:.0f} ms" for name, ms in figures.items()),
+          flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--fill", type=int, default=10_000, help="closed appeals to reach")
+    parser.add_argument("--fill-minutes", type=float, default=60)
+    parser.add_argument("--samples", type=int, default=30)
+    args = parser.parse_args()
+
+    reached = {}
+
+    def fill_and_measure(settings: Settings) -> dict[str, float]:
+        reached["closed"] = fill(settings, args.fill, args.fill_minutes)
+        return measure(settings, args.samples)
+    filled = on_stack(FILLED, fill_and_measure)
+    print_figures("filled engine", filled)
+    shutil.rmtree(EMPTY, ignore_errors=True)
+    empty = on_stack(EMPTY, lambda settings: measure(settings, args.samples))
+    print_figures("empty engine", empty)
+    print(f"p95, wall clock on this (loaded) machine; filled engine: {reached['closed']} closed "
+          f"appeals in its history (target {args.fill})")
+    print(f"{'':44} {'empty':>9} {'filled':>9} {'ratio':>6}")
+    for what, before in empty.items():
+        ratio = filled[what] / max(before, 0.001)
+        flag = f"  > {GROWTH_LIMIT}×" if ratio > GROWTH_LIMIT else ""
+        print(f"{what:44} {before:7.0f}ms {filled[what]:7.0f}ms {ratio:5.2f}×{flag}")
+
+
+if __name__ == "__main__":
+    main()

@@ -73,6 +73,12 @@ def test_the_deploy_page_disables_its_button_while_checks_run(console_page, sett
     page = console_page(settings.admin_user)
     page.goto(f"{settings.console_url}/admin/deploy")
     page.locator("input[name=files]").set_input_files(str(MODELS / "admin_probe_v1.bpmn"))
+    # Without a reason the server refuses the form: the error names the field, nothing starts.
+    page.get_by_role("button", name="检查并部署").click()
+    status = page.locator("[data-job-status=deploy]")
+    status.get_by_text("请写明修改原因").wait_for()
+    assert "reason" not in status.inner_text()
+    assert page.get_by_role("button", name="检查并部署").is_enabled()
     page.get_by_label("部署原因").fill("浏览器中部署测试模型")
     # Pressed twice in a row: the button disables at once, the second press does nothing, and
     # the elapsed time shows until the checks end; then the page reloads with the result.
@@ -84,7 +90,6 @@ def test_the_deploy_page_disables_its_button_while_checks_run(console_page, sett
         assert disabled and "已用时" in progress
         page.get_by_text("正在检查并部署…").wait_for()
         screenshot(page, "console-deploy-running")
-    status = page.locator("[data-job-status=deploy]")
     status.get_by_text("检查并部署已完成").wait_for()  # the result stays on the page
     result = status.inner_text()
     assert ("已部署" in result and "admin_probe_v1.bpmn" in result) or "相同" in result, result

@@ -116,8 +116,10 @@ const Suban = (() => {
     buttons.forEach((button) => { button.disabled = true; });
     showJob(status, {title: "开始", running: true, elapsed_s: 0});
     try {
-      const started = await (await api(url, {method: "POST", body, allow: [409]})).json();
+      const response = await api(url, {method: "POST", body, allow: [400, 409]});
+      const started = await response.json();
       const note = started.errors ? Object.values(started.errors).flat().join(" ") : "";
+      if (response.status === 400) throw new Error(note);  // the form's fault: nothing started
       return await followJob(kind, status, buttons, note);
     } catch (error) {
       status.hidden = false;

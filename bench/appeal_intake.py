@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.worker_throughput import percentile  # noqa: E402
 from cli import operations  # noqa: E402
-from cli.demo_appeals import run_demo  # noqa: E402
+from console.demo_appeals import run_demo  # noqa: E402
 from deploy import stack  # noqa: E402
 from admin_data.environment import Settings  # noqa: E402
 from external_tasks.camunda import EngineClient, parse_engine_date  # noqa: E402

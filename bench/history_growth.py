@@ -35,7 +35,7 @@ from assessment.sync import sync  # noqa: E402
 from bench.appeal_intake import intake  # noqa: E402
 from bench.worker_throughput import percentile  # noqa: E402
 from cli import operations  # noqa: E402
-from cli.demo_appeals import run_demo  # noqa: E402
+from console.demo_appeals import run_demo  # noqa: E402
 from deploy import stack  # noqa: E402
 from admin_data.environment import REPO_ROOT, Settings  # noqa: E402
 from external_tasks.appeal import APPEAL_PROCESS  # noqa: E402

@@ -62,6 +62,13 @@ class CalendarSchema(Schema):
             raise ValidationError(f"{value} 不是有效的日期")
 
 
+class SuggesterSchema(Schema):
+    retrain_every_days = fields.Integer(load_default=7, validate=validate.Range(
+        min=1, max=90, error="应为 1 到 90 天"), metadata={
+        "label": "每隔几天重训一次分类建议模型", "unit": "天",
+        "help": "每天凌晨 02:30 检查, 距上次训练满这么多天就用已办结诉求重新训练; 训练失败时继续用原模型"})
+
+
 class HotlineSettingsSchema(Schema):
     callback = fields.Nested(CallbackSchema, required=True, metadata={"label": "回访"})
     extension = fields.Nested(ExtensionSchema, required=True, metadata={"label": "延期"})
@@ -70,6 +77,8 @@ class HotlineSettingsSchema(Schema):
     # A file written before the setting existed keeps working with the usual date.
     calendar = fields.Nested(CalendarSchema, load_default=lambda: CalendarSchema().load({}),
                              metadata={"label": "节假日数据提醒"})
+    suggester = fields.Nested(SuggesterSchema, load_default=lambda: SuggesterSchema().load({}),
+                              metadata={"label": "分类建议"})
 
 
 class HotlineSettingsError(ConfigFileError):

@@ -138,6 +138,8 @@ WORKER_TEMPLATES: tuple[WorkerTemplate, ...] = (
                    "给当日坐班的县领导发送领导接听件日报（每天定时启动的流程用）。"),
     WorkerTemplate("check-holiday-calendar", "检查节假日数据",
                    "次年放假安排未录入时提醒热线中心，写明从哪天起受理的诉求将无法计算时限（每天定时启动的流程用）。"),
+    WorkerTemplate("train-category-suggester", "训练分类建议模型",
+                   "上次训练已满设定天数时，用已办结诉求重新训练受理台的分类建议模型（每天定时启动的流程用）。"),
 )
 
 

@@ -21,6 +21,7 @@ TOPIC_MODULES: tuple[str, ...] = (
     "external_tasks.notify",
     "external_tasks.duty_digest",  # daily, after the duty slot: not one appeal's step
     "external_tasks.calendar_check",  # daily: is next year's working-day calendar entered?
+    "external_tasks.suggester_retrain",  # nightly: is the desk's category model due again?
 )
 
 

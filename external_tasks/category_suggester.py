@@ -134,7 +134,8 @@ class TextClassifier:
         """The texts this classifier is sure of, labelled as it labels them."""
         probabilities = self.probabilities(texts)
         best = probabilities.argmax(axis=1)
-        return [Example(text, self.labels[label]) for text, label, row in
+        labels = self.labels  # built from the model's classes at each access: once per call
+        return [Example(text, labels[label]) for text, label, row in
                 zip(texts, best, probabilities) if row[label] >= threshold]
 
     def probabilities(self, texts: typing.Sequence[str]) -> np.ndarray:
@@ -148,7 +149,8 @@ class TextClassifier:
     def ranked(self, text: str) -> list[tuple[str, float]]:
         """Every label with its probability, most likely first."""
         row = self.probabilities([text])[0]
-        return [(self.labels[index], float(row[index])) for index in np.argsort(-row)]
+        labels = self.labels  # once, not once per label: it was a third of a suggestion's time
+        return [(labels[index], float(row[index])) for index in np.argsort(-row)]
 
 
 # -- what it learns from -----------------------------------------------------------------------
@@ -326,9 +328,9 @@ def suggest(title: str | None, content: str | None, top: int = 3,
             warning = f"分类建议模型 {info.path.name} 出错（{type(exc).__name__}）；暂按关键词给出分类建议"
             log.warning(warning)
         else:
+            leaves = {leaf.code for leaf in taxonomy.leaves}  # a leaf removed since training: never
             return Suggestions([(code, round(confidence, 3)) for code, confidence in ranked
-                                if taxonomy.leaf(code)][:top],  # a leaf removed since training: never
-                               info, None)
+                                if code in leaves][:top], info, None)
     return Suggestions(keyword_suggestions(text, taxonomy, top), None, warning)
 
 

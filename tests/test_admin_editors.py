@@ -43,6 +43,8 @@ def test_hotline_settings_are_labelled_fields_and_a_bad_one_saves_nothing(
     assert "重复件认定期" in window.inner_text() and "允许 1–365天" in window.inner_text()
     assert "三级督办 (县领导)" in page.get_by_role("group", name="督办单答复时限").inner_text()
     assert page.locator("details.raw textarea").count() == 0  # the raw view is read-only
+    retrain = field(page, "suggester-retrain_every_days")
+    assert "每隔几天重训一次分类建议模型" in retrain.inner_text() and "允许 1–90天" in retrain.inner_text()
 
     window.locator("input").fill("400")
     field(page, "supervision-response_working_days-3").locator("input").fill("三")

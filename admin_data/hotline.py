@@ -85,6 +85,17 @@ class DailySchema(Schema):
         "每天几点检查节假日数据", "08:30", "缺次年节假日数据时, 在此时刻提醒热线中心")
     duty_digest = _time_of_day(
         "每天几点发送领导接听件日报", "10:30", "应在领导坐班结束之后")
+    knowledge_expiry = _time_of_day(
+        "每天几点提醒知识条目即将到期", "08:00", "30 天内到期的知识条目, 在此时刻通知所属单位")
+    suggester_retrain = _time_of_day(
+        "每天几点检查分类建议模型是否该重训", "02:30", "宜在夜间: 训练要占用几十秒的计算")
+
+
+class SuggesterSchema(Schema):
+    retrain_every_days = fields.Integer(load_default=7, validate=validate.Range(
+        min=1, max=90, error="应为 1 到 90 天"), metadata={
+        "label": "每隔几天重训一次分类建议模型", "unit": "天",
+        "help": "每天按每日任务时刻检查, 距上次训练满这么多天就用已办结诉求重新训练; 训练失败时继续用原模型"})
 
 
 class HotlineSettingsSchema(Schema):
@@ -99,6 +110,8 @@ class HotlineSettingsSchema(Schema):
                               metadata={"label": "到期提醒"})
     daily = fields.Nested(DailySchema, load_default=lambda: DailySchema().load({}),
                           metadata={"label": "每日任务时刻"})
+    suggester = fields.Nested(SuggesterSchema, load_default=lambda: SuggesterSchema().load({}),
+                              metadata={"label": "分类建议"})
 
 
 class HotlineSettingsError(ConfigFileError):

@@ -152,12 +152,7 @@ def suggest():
 def suggest_train(settings: Settings, without_engine: bool):
     """Rebuild the category suggester from the closed appeals and taxonomy.yaml's keywords and
     examples; writes a new model version into the data folder."""
-    from external_tasks import category_suggester
-
-    engine = None if without_engine else EngineClient.as_admin(settings)
-    info = category_suggester.train(engine, settings)
-    stack.say(f"category model {info.path.name}: {info.examples} examples, "
-              f"{info.from_appeals} of them closed appeals, trained {info.trained_at:%Y-%m-%d %H:%M} UTC")
+    operations.train_category_model(settings, None if without_engine else EngineClient.as_admin(settings))
 
 
 @suggest.command("models")
@@ -166,9 +161,18 @@ def suggest_models(settings: Settings):
     """List the category model versions, newest (the one used) first."""
     from external_tasks import category_suggester
 
-    files = category_suggester.category_model_files(category_suggester.model_folder(settings))
+    folder = category_suggester.model_folder(settings)
+    files = category_suggester.category_model_files(folder)
+    in_use = category_suggester.newest_usable_model(folder)
     for path in files:
-        stack.say(f"{path.name}  {path.stat().st_size // 1024} KiB")
+        try:
+            info = category_suggester.load_model(path)[1]
+        except category_suggester.ModelUnavailable as exc:
+            stack.say(f"{path.name}  {path.stat().st_size // 1024} KiB  unusable: {exc}")
+            continue
+        stack.say(f"{path.name}  {path.stat().st_size // 1024} KiB  trained "
+                  f"{info.trained_at:%Y-%m-%d %H:%M} UTC  {info.examples} examples, "
+                  f"{info.from_appeals} closed appeals" + ("  (in use)" if info == in_use else ""))
     if not files:
         stack.say("no category model yet: suggestions come from taxonomy.yaml's keywords "
                   "(run `suban suggest train`)")

@@ -53,10 +53,30 @@ def up(settings: Settings) -> None:
             # Workers log in with the account the directory sync creates.
             deploy_models(settings)
             sync_directory(settings)
+            train_first_category_model(settings)
         process, started = stack.start(settings, item)
         if not started:
             stack.say(f"{item.title} already running (pid {process.pid})")
     print_summary(settings)
+
+
+def train_category_model(settings: Settings, engine: EngineClient | None) -> None:
+    """A new version of the desk's category suggester (with an engine: from its closed appeals
+    too)."""
+    from external_tasks import category_suggester
+
+    info = category_suggester.train(engine, settings)
+    stack.say(f"category model {info.path.name}: {info.examples} examples, "
+              f"{info.from_appeals} of them closed appeals, "
+              f"trained {info.trained_at:%Y-%m-%d %H:%M} UTC")
+
+
+def train_first_category_model(settings: Settings) -> None:
+    """Day one: without a usable model the desk would start on keyword suggestions alone."""
+    from external_tasks import category_suggester
+
+    if category_suggester.newest_usable_model(category_suggester.model_folder(settings)) is None:
+        train_category_model(settings, EngineClient.as_admin(settings))
 
 
 def down(settings: Settings) -> None:

@@ -99,7 +99,10 @@ def daily_runs() -> dict[str, str]:
     from admin_data.hotline import DailySchema
 
     return labelled(DailySchema().fields, {"calendar_check": "检查节假日数据",
-                                           "duty_digest": "领导接听件日报"}, "plan-daily-run dailyRun")
+                                           "duty_digest": "领导接听件日报",
+                                           "knowledge_expiry": "知识条目到期提醒",
+                                           "suggester_retrain": "分类建议模型重训"},
+                    "plan-daily-run dailyRun")
 
 
 WORKER_TEMPLATES: tuple[WorkerTemplate, ...] = (
@@ -154,6 +157,8 @@ WORKER_TEMPLATES: tuple[WorkerTemplate, ...] = (
                    "次年放假安排未录入时提醒热线中心，写明从哪天起受理的诉求将无法计算时限（每天定时启动的流程用）。"),
     WorkerTemplate("notify-expiring-knowledge", "提醒知识条目即将到期",
                    "已发布的知识条目 30 天内到期时通知所属单位，每个条目的每一版只通知一次（每天定时启动的流程用）。"),
+    WorkerTemplate("train-category-suggester", "训练分类建议模型",
+                   "上次训练已满设定天数时，用已办结诉求重新训练受理台的分类建议模型（每天定时启动的流程用）。"),
 )
 
 

@@ -24,6 +24,7 @@ TOPIC_MODULES: tuple[str, ...] = (
     "external_tasks.duty_digest",  # daily, after the duty slot: not one appeal's step
     "external_tasks.calendar_check",  # daily: is next year's working-day calendar entered?
     "external_tasks.knowledge_expiry",  # daily: knowledge entries nearing their valid-until
+    "external_tasks.suggester_retrain",  # nightly: is the desk's category model due again?
 )
 
 

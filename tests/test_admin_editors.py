@@ -45,6 +45,8 @@ def test_hotline_settings_are_labelled_fields_and_a_bad_one_saves_nothing(
     assert page.locator("details.raw textarea").count() == 0  # the raw view is read-only
     share = field(page, "reminders-hours_share_percent")  # what the reminder timers read
     assert "用去多少时提醒" in share.inner_text() and "允许 10–95%" in share.inner_text()
+    retrain = field(page, "suggester-retrain_every_days")
+    assert "每隔几天重训一次分类建议模型" in retrain.inner_text() and "允许 1–90天" in retrain.inner_text()
 
     window.locator("input").fill("400")
     field(page, "reminders-working_day_time").locator("input").fill("9点")

@@ -35,7 +35,9 @@ STRUCTURAL = {
     **{(model, start, literal): "每日流程每天零点启动 (启动计时器的周期在部署时读取, 不能读设置); "
                                 "做事的时刻是其后计时器等待的 runAt, 来自 hotline.yaml daily"
        for model, start in (("hotline_calendar_check.bpmn", "StartEvent_EveryMorning"),
-                            ("hotline_duty_digest.bpmn", "StartEvent_DutySlotsOver"))
+                            ("hotline_duty_digest.bpmn", "StartEvent_DutySlotsOver"),
+                            ("hotline_knowledge_expiry.bpmn", "StartEvent_EveryMorning"),
+                            ("hotline_suggester_retrain.bpmn", "StartEvent_EveryMorning"))
        for literal in ("2026-01-01T00:00:00+08:00", "P1D")},
 }
 

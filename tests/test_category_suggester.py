@@ -8,17 +8,25 @@ import datetime as dt
 import logging
 import pickle
 
-import pytest
+import shutil
 
-from admin_data.environment import Settings
+import pytest
+import yaml
+
+from admin_data.environment import REPO_ROOT, Settings
+from admin_data.hotline import HotlineSettingsError, load_hotline_settings
 from admin_data.taxonomy import TAXONOMY, TaxonomyError, load_taxonomy
-from external_tasks import category_suggester
+from admin_data.workdays import SHANGHAI
+from deploy.deployment import deploy
+from external_tasks import category_suggester, daily_run, suggester_retrain
+from external_tasks.camunda import EngineClient, from_typed, parse_engine_date
+from external_tasks.runtime import TaskRouter
 from external_tasks.category_suggester import (
     KEPT_MODELS, Example, TextClassifier, appeal_text, category_model_files, save_model, suggest,
     suggest_categories, taxonomy_examples)
 from tests.appeal_driver import unique_phone
 from tests.conftest import wait_until
-from tests.helpers import INTAKE_APPEAL, TIPDM_DIR, run_suban
+from tests.helpers import INTAKE_APPEAL, TIPDM_DIR, run_daily_process_now, run_suban
 
 #: A small county of our own: three leaves, a few appeals each, as callers put them.
 FIXTURE = {
@@ -61,7 +69,8 @@ def test_self_training_adds_the_texts_it_is_sure_of(fixture_classifier):
     assert best[0] > best[1]
     sure = fixture_classifier.confident(texts, threshold=best[0])
     assert sure == [Example(texts[0], "environment.cateringFumes")]
-    refined = TextClassifier.fit(fixture_examples(), ["小区门口新开的烧烤摊油烟熏人"])
+    refined = TextClassifier.fit(fixture_examples(), ["小区门口新开的烧烤摊油烟熏人"],
+                                 self_training_rounds=1)
     assert refined.ranked("烧烤摊熏人")[0][0] == "environment.cateringFumes"
 
 
@@ -110,6 +119,19 @@ def test_a_bad_model_degrades_to_keywords_and_never_fails(tmp_path, fixture_clas
     assert found.model is None and info.path.name in found.warning
     assert found.categories[0][0] == "labour.wageArrears"
     assert info.path.name in caplog.text
+
+
+def test_a_newer_model_that_does_not_load_leaves_the_one_before_in_use(tmp_path, fixture_classifier,
+                                                                       caplog):
+    good = save_model(tmp_path, fixture_classifier, examples=15, from_appeals=15,
+                      now=dt.datetime(2026, 12, 1, tzinfo=dt.timezone.utc))
+    bad = tmp_path / "category-model-20261202T000000Z-15.pkl"
+    bad.write_bytes(b"half a model")
+    with caplog.at_level(logging.WARNING):
+        found = suggest("欠薪", "老板拖欠工资不给", folder=tmp_path)
+    assert found.model.path == good.path and found.warning is None
+    assert found.categories[0][0] == "labour.wageArrears"
+    assert bad.name in caplog.text and good.path.name in caplog.text
 
 
 def test_a_model_that_cannot_score_degrades_to_keywords(tmp_path, fixture_classifier, monkeypatch):
@@ -201,3 +223,116 @@ def test_day_one_model_ranks_the_right_top_level_class_among_three_on_real_messa
                    suggest(m["title"], m["detail"], folder=tmp_path).categories) for m in messages)
     print(f"\nday one: right top-level class among the 3 leaves suggested: {hits}/{len(messages)}")
     assert hits / len(messages) >= 0.7
+
+
+# -- the nightly retrain (bpmn/hotline_suggester_retrain.bpmn) ---------------------------------
+
+RETRAIN_MODEL = REPO_ROOT / "bpmn" / "hotline_suggester_retrain.bpmn"
+TEST_RETRAIN = "test_suggester_retrain"
+
+
+@pytest.mark.parametrize("trained, night, every_days, due", [
+    (None, "2026-12-04", 7, True),                          # no usable model: train
+    ("2026-11-27T16:00:00+00:00", "2026-12-04", 7, False),  # 28 Nov 00:00 in Beijing: 6 days
+    ("2026-11-27T15:59:00+00:00", "2026-12-04", 7, True),   # 27 Nov 23:59 in Beijing: 7 days
+    ("2026-11-28T03:00:00+00:00", "2026-12-04", 7, False),  # 28 Nov: 6 days
+    ("2026-12-03T18:31:00+00:00", "2026-12-04", 1, False),  # trained this night (02:31 Beijing)
+    ("2026-12-02T18:31:00+00:00", "2026-12-04", 1, True),
+])
+def test_a_model_is_due_again_after_the_set_number_of_beijing_days(trained, night, every_days, due):
+    trained_at = dt.datetime.fromisoformat(trained) if trained else None
+    assert suggester_retrain.retrain_due(trained_at, dt.date.fromisoformat(night), every_days) is due
+
+
+def test_the_retrain_interval_is_a_checked_admin_setting(tmp_path):
+    shipped = yaml.safe_load((REPO_ROOT / "admin_data" / "files" / "hotline.yaml").read_text("utf-8"))
+    assert load_hotline_settings(REPO_ROOT / "admin_data" / "files" / "hotline.yaml")[
+        "suggester"]["retrain_every_days"] == shipped["suggester"]["retrain_every_days"] == 7
+    path = tmp_path / "hotline.yaml"
+    path.write_text(yaml.safe_dump(shipped | {"suggester": {"retrain_every_days": 0}}), "utf-8")
+    with pytest.raises(HotlineSettingsError, match="retrain_every_days.*应为 1 到 90 天"):
+        load_hotline_settings(path)
+    del shipped["suggester"]  # a file written before the setting: the default
+    path.write_text(yaml.safe_dump(shipped), "utf-8")
+    assert load_hotline_settings(path)["suggester"]["retrain_every_days"] == 7
+
+
+@pytest.fixture
+def retrain_process(engine, tmp_path):
+    """The shipped retrain process under a key of its own: the stack's workers leave it alone."""
+    path = tmp_path / f"{TEST_RETRAIN}.bpmn"
+    path.write_text(RETRAIN_MODEL.read_text("utf-8").replace(
+        '"hotline_suggester_retrain"', f'"{TEST_RETRAIN}"'), "utf-8")
+    deploy(engine, [path], root=tmp_path, name="suban-tests-suggester-retrain")
+    return TEST_RETRAIN
+
+
+def fire_retrain_timer(engine: EngineClient) -> str:
+    """Fire the retrain's timer start (midnight) and then its run time through the job API; the
+    id of the instance it started."""
+    started = {i["id"] for i in engine.get("/history/process-instance", processDefinitionKey=TEST_RETRAIN)}
+    [job] = engine.get("/job", processDefinitionKey=TEST_RETRAIN, timers="true")
+    engine.post(f"/job/{job['id']}/execute")
+    [new] = [i["id"] for i in engine.get("/history/process-instance", processDefinitionKey=TEST_RETRAIN)
+             if i["id"] not in started]
+    run_daily_process_now(engine, new)
+    return new
+
+
+def finished_variables(engine: EngineClient, instance_id: str) -> dict:
+    wait_until(lambda: engine.get(f"/history/process-instance/{instance_id}")["state"] == "COMPLETED",
+               timeout=180, what="the retrain process to end")
+    return {v["name"]: from_typed(v) for v in engine.get(
+        "/history/variable-instance", processInstanceId=instance_id, deserializeValues="false")}
+
+
+def test_the_nightly_retrain_keeps_the_last_model_on_failure_and_trains_when_due(
+        settings, engine, retrain_process, run_worker, fixture_classifier, tmp_path, monkeypatch):
+    config = tmp_path / "config"
+    shutil.copytree(settings.config_dir, config)
+    hotline = config / "hotline.yaml"
+    hotline.write_text(hotline.read_text("utf-8").replace("retrain_every_days: 7",
+                                                          "retrain_every_days: 3"), "utf-8")
+    monkeypatch.setenv("SUBAN_CONFIG_DIR", str(config))  # what the worker in this process reads
+    monkeypatch.setenv("SUBAN_DATA_DIR", str(tmp_path / "data"))
+    folder = category_suggester.model_folder()
+    old = save_model(folder, fixture_classifier, examples=15, from_appeals=15,
+                     now=dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=3))
+    router = TaskRouter()
+    for topics in (daily_run.router, suggester_retrain.router):
+        router.include(topics)
+    run_worker(router, process_definition_keys=(retrain_process,))
+
+    with monkeypatch.context() as failing:  # e.g. the disk is full: nothing is written
+        failing.setattr(TextClassifier, "fit", classmethod(lambda cls, *args, **kwargs: 1 / 0))
+        failed = fire_retrain_timer(engine)
+        [incident] = wait_until(lambda: engine.get("/incident", processInstanceId=failed),
+                                timeout=120, what="an incident at the failed training")
+        assert incident["activityId"] == "Task_TrainSuggester"
+        assert category_model_files(folder) == [old.path]
+        assert suggest("欠薪", "老板拖欠工资不给").model.path == old.path  # still in use
+
+    # The admin retries the incident (Cockpit): the training runs again and succeeds.
+    [task] = engine.get("/external-task", processInstanceId=failed)
+    engine.rest("PUT", f"/external-task/{task['id']}/retries", json={"retries": 1})
+    trained = finished_variables(engine, failed)
+    newest = category_model_files(folder)[0]
+    assert trained["suggesterModel"] == newest.name != old.path.name
+    assert "已训练" in trained["suggesterTraining"]
+    used = suggest("油烟", "楼下饭店油烟太大").model  # the next suggestion, no restart
+    assert used.path == newest and used.examples > old.examples
+    assert used.trained_at.astimezone(SHANGHAI).date() == dt.datetime.now(SHANGHAI).date()
+
+    # The next night (fired again now): trained this night already, not due for 3 days.
+    skipped = finished_variables(engine, fire_retrain_timer(engine))
+    assert skipped["suggesterModel"] == newest.name
+    assert "未到重训日期（每 3 天一次" in skipped["suggesterTraining"]
+    assert category_model_files(folder)[0] == newest
+
+
+def test_the_shipped_retrain_starts_at_midnight_in_shanghai(engine):
+    """At midnight, then it waits for hotline.yaml daily.suggester_retrain (02:30)."""
+    [job] = engine.get("/job", processDefinitionKey="hotline_suggester_retrain", timers="true")
+    due = parse_engine_date(job["dueDate"]).astimezone(SHANGHAI)
+    assert (due.hour, due.minute) == (0, 0)
+    assert dt.timedelta(0) < due - dt.datetime.now(SHANGHAI) <= dt.timedelta(days=1)

@@ -13,6 +13,7 @@ from console.knowledge.store import KnowledgeBase, today_in_shanghai
 from external_tasks.appeal import variables_by_instance
 from external_tasks.knowledge_expiry import EXPIRY_NOTICE_DAYS, TEMPLATE, expiring_entries
 from tests.conftest import wait_until
+from tests.helpers import run_daily_process_now
 
 PROCESS = "hotline_knowledge_expiry"
 
@@ -31,13 +32,15 @@ def published(base: KnowledgeBase, unit: str, question: str, valid_until: dt.dat
 
 
 def fire_timer(engine) -> dict:
-    """Fire the daily timer now; the variables of the instance it started, once done."""
+    """Fire the daily timer (midnight) now, then its run time; the variables of the instance it
+    started, once done."""
     [job] = engine.get("/job", processDefinitionKey=PROCESS, timers="true")
     before = {instance["id"] for instance in engine.get("/history/process-instance",
                                                          processDefinitionKey=PROCESS)}
     engine.post(f"/job/{job['id']}/execute")
     [started] = [instance["id"] for instance in engine.get(
         "/history/process-instance", processDefinitionKey=PROCESS) if instance["id"] not in before]
+    run_daily_process_now(engine, started)
     wait_until(lambda: engine.get(f"/history/process-instance/{started}")["state"] == "COMPLETED",
                timeout=60, what="the knowledge expiry check")
     return variables_by_instance(engine, [started], (

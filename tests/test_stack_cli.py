@@ -9,6 +9,7 @@ import pytest
 
 from deploy import stack
 from admin_data.environment import Settings
+from external_tasks.category_suggester import category_model_files
 from tests.conftest import TESTS, stack_settings
 from tests.helpers import run_suban
 
@@ -32,6 +33,9 @@ def test_up_is_idempotent_and_down_leaves_no_process(second_stack):
     assert first.returncode == 0, first.stderr
     assert "宿事速办 is up" in first.stdout
     assert "hotline01 / demo" in first.stdout
+    # Day one: the desk's category suggester starts on a model, not on keywords alone.
+    [model] = category_model_files(second_stack.data_dir / "suggester")
+    assert f"category model {model.name}" in first.stderr
     pids = recorded_pids(second_stack)
     assert set(pids) == {"engine", "workers", "console"}
     processes = [psutil.Process(pid) for pid in pids.values()]
@@ -41,6 +45,7 @@ def test_up_is_idempotent_and_down_leaves_no_process(second_stack):
     assert again.returncode == 0, again.stderr
     assert again.stderr.count("already running") == 3
     assert "0 change(s) in the engine" in again.stderr
+    assert "category model" not in again.stderr
     assert recorded_pids(second_stack) == pids
 
     status = run_suban(second_stack, "status")

@@ -405,7 +405,7 @@ TIME_LIMITS = EditableFile(
     after_save=_deploy_time_limits)
 
 HOTLINE = EditableFile(
-    "hotline", "热线设置", "回访次数与间隔、延期上限、各级督办的答复时限、重复件认定期、节假日数据提醒日、到期提醒时刻。",
+    "hotline", "热线设置", "回访次数与间隔、延期上限、各级督办的答复时限、重复件认定期、节假日数据提醒日、到期提醒时刻、每日任务时刻、分类建议模型重训间隔。",
     _config("hotline.yaml"), lambda path, settings: load_hotline_settings(path),
     preview=_settings_preview, schema=lambda settings: HotlineSettingsSchema())
 SCOPE_RULES = EditableFile(

@@ -71,22 +71,25 @@ def console_login(browser, base_url: str, user_id: str, password: str):
     return page
 
 
-def run_daily_process_now(engine, instance_id: str) -> dict:
+def run_daily_process_now(engine, instance_id: str) -> str:
     """A daily process waits after its midnight start until `runAt` (hotline.yaml daily): once
-    `plan-daily-run` has set it, run it now — `runAt` moved to now, its timer executed. Returns
-    the timer's job as planned (its dueDate: the time of the hotline settings)."""
+    `plan-daily-run` has set it, run it now — `runAt` moved to now, its timer executed (a time
+    already past has fired the timer by itself). Returns `runAt` as planned (ISO, Beijing)."""
     import datetime as dt
 
     from admin_data.workdays import SHANGHAI
     from tests.conftest import wait_until
 
-    [job] = wait_until(lambda: engine.get("/job", processInstanceId=instance_id, timers="true"),
-                       what="the daily run's timer")
-    now = dt.datetime.now(SHANGHAI).replace(microsecond=0).isoformat()
-    engine.post(f"/process-instance/{instance_id}/variables",
-                {"modifications": {"runAt": {"value": now, "type": "String"}}})
-    engine.post(f"/job/{job['id']}/execute")
-    return job
+    # The timer is made in the transaction that sets runAt: seen together, or the timer fired.
+    [planned] = wait_until(lambda: engine.get("/history/variable-instance", variableName="runAt",
+                                              processInstanceId=instance_id),
+                           what="the daily run's time")
+    for job in engine.get("/job", processInstanceId=instance_id, timers="true"):
+        now = dt.datetime.now(SHANGHAI).replace(microsecond=0).isoformat()
+        engine.post(f"/process-instance/{instance_id}/variables",
+                    {"modifications": {"runAt": {"value": now, "type": "String"}}})
+        engine.post(f"/job/{job['id']}/execute")
+    return planned["value"]
 
 
 def assert_fits_the_screen(page) -> None:

@@ -108,7 +108,8 @@ def test_the_shipped_settings_hold_what_the_models_read():
     assert sorted(settings["supervision"]["response_working_days"]) == list(SUPERVISION_LEVELS)
     assert settings["reminders"] == {"working_day_time": "09:00", "single_day_time": "14:00",
                                      "hours_share_percent": 75}
-    assert settings["daily"] == {"calendar_check": "08:30", "duty_digest": "10:30"}
+    assert settings["daily"] == {"calendar_check": "08:30", "duty_digest": "10:30",
+                                 "knowledge_expiry": "08:00", "suggester_retrain": "02:30"}
 
 
 def test_reminder_times_come_from_the_hotline_settings(tmp_path, monkeypatch):

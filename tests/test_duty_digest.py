@@ -129,7 +129,7 @@ def fire_digest_timer(engine: EngineClient, key: str) -> dict:
     planned = run_daily_process_now(engine, started["id"])
     return wait_until(lambda: (done := engine.get(f"/history/process-instance/{started['id']}"))
                       ["state"] == "COMPLETED" and done, what="the digest process to end") | {
-        "runDue": engine_time(planned["dueDate"]), "started": engine_time(started["startTime"])}
+        "runDue": dt.datetime.fromisoformat(planned).astimezone(SHANGHAI), "started": engine_time(started["startTime"])}
 
 
 def engine_time(text: str) -> dt.datetime:

@@ -97,5 +97,11 @@ def assert_fits_the_screen(page) -> None:
     their own box)."""
     # Against the screen, not window.innerWidth: a phone zooms out to show a page wider than
     # itself, and innerWidth grows with it.
-    overflow = page.evaluate("document.documentElement.scrollWidth") - page.viewport_size["width"]
-    assert overflow <= 0, f"{page.url}: the page is {overflow}px wider than the screen"
+    width = page.viewport_size["width"]
+    overflow = page.evaluate("document.documentElement.scrollWidth") - width
+    if overflow > 0:  # name the widest elements that stick out, to know what to fix
+        sticking_out = page.evaluate("""(width) => [...document.querySelectorAll("body *")]
+            .filter((element) => element.getBoundingClientRect().right > width)
+            .sort((a, b) => b.getBoundingClientRect().right - a.getBoundingClientRect().right)
+            .slice(0, 5).map((element) => element.outerHTML.slice(0, 100))""", width)
+    assert overflow <= 0, f"{page.url}: the page is {overflow}px wider than the screen: {sticking_out}"

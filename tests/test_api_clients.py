@@ -39,6 +39,7 @@ CALL_SCOPES = {
     ("get", "/api/v1/assessment/bulletin"): {ASSESSMENT_READ},
     ("get", "/api/v1/assessment/bulletin.xlsx"): {ASSESSMENT_READ},
     ("get", "/api/v1/assessment/indicators/explain"): {ASSESSMENT_READ},
+    ("get", "/api/v1/assessment/analysis/explain"): {ASSESSMENT_READ},
     ("get", "/api/v1/assessment/trend"): {ASSESSMENT_READ},
     ("post", "/api/v1/assessment/sync"): set(),
 }

@@ -341,7 +341,8 @@ def test_shipped_templates_load_and_render():
 
     variables = APPEAL | {"scopeReason": "该事项已进入诉讼程序",
                           "scopeReferral": "向萧县人民法院咨询案件进展",
-                          "alertReason": "派单超过签收时限无人签收"}
+                          "alertReason": "派单超过签收时限无人签收",
+                          "mergedInto": "XS20261127-0001"}
     for template in config.templates.values():
         if template.audience == "leader":
             continue  # the duty digest worker fills these: tests/test_duty_digest.py

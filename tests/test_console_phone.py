@@ -31,8 +31,8 @@ def look_at(page, base: str, paths, screenshot, prefix: str) -> None:
         assert answer.status == 200, path
         page.wait_for_load_state("networkidle")
         # A page's long action (the assessment page syncs when it opens) ends before the look.
-        page.wait_for_function("!document.querySelector('.suban-progress .spinner-border')",
-                               timeout=120_000)
+        page.locator(".suban-progress .spinner-border").wait_for(state="detached",
+                                                                 timeout=120_000)
         assert_fits_the_screen(page)
         assert page.evaluate(UNLABELLED) == [], path
         name = re.sub(r"[^a-z0-9]+", "-", path.split("?")[0].lower()).strip("-") or "home"

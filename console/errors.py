@@ -5,6 +5,7 @@ the API with its JSON error schema (console/api.py). A refusal's own description
 from __future__ import annotations
 
 from flask import render_template
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 #: Page refusals: (title, what the user may do).
@@ -19,9 +20,15 @@ PAGE_ERRORS = {
 }
 
 
+#: Why flask_wtf refused a form (its descriptions are English: "The CSRF token has expired.").
+CSRF_REFUSED = ("页面打开太久或已在别处重新登录, 表单的安全校验未通过: 请刷新页面, 重新填写后再提交。")
+
+
 def own_description(error: HTTPException) -> str:
     """The refusal's description when the console gave one, else empty (werkzeug's defaults
     are English)."""
+    if isinstance(error, CSRFError):
+        return CSRF_REFUSED
     return "" if error.description == type(error).description else str(error.description)
 
 

@@ -9,6 +9,7 @@ import uuid
 import pytest
 import requests
 
+from external_tasks import appeal
 from tests.admin_console import errors_of
 from tests.conftest import wait_until
 
@@ -163,8 +164,9 @@ INQUIRY = {"kind": "inquiry", "categoryCode": "labour.socialInsurance", "answere
 def process_variable(engine, number: str, name: str) -> tuple[str, object]:
     """The appeal's variable (type, value) as history holds it last: a variable whose type
     changed is a new one (the old one kept, DELETED or not yet marked so)."""
+    # processInstanceBusinessKey is no filter of /history/variable-instance: by instance id.
     found = engine.get("/history/variable-instance", variableName=name,
-                       processInstanceBusinessKey=number)
+                       processInstanceId=appeal.family(engine, number)[0]["id"])
     newest = max((item for item in found if item["state"] == "CREATED"),
                  key=lambda item: item["createTime"])
     return newest["type"], newest["value"]

@@ -10,6 +10,7 @@ import json
 
 import pytest
 import requests
+from playwright.sync_api import expect
 
 from admin_data.assessment import load_assessment_config
 from admin_data.directory import load_directory
@@ -291,7 +292,8 @@ def test_the_agent_merges_a_call_into_a_similar_open_appeal_from_the_desk(
     page.get_by_label("待审核工单并案").fill(waiting)
     page.get_by_role("button", name="打开", exact=True).click()
     page.locator("#review").get_by_text(waiting).wait_for()
-    assert page.get_by_label("标题").input_value() == DESK_MATTER["title"]
+    # The desk's script fills the form from the appeal once the page has loaded: wait for it.
+    expect(page.get_by_label("标题")).to_have_value(DESK_MATTER["title"])
     page.get_by_label("所属乡镇").select_option("fengcheng")
     page.locator("#p-similar li", has_text=main).get_by_role("button", name="并案").click()
     page.locator("#review-result").get_by_text(f"已并入工单 {main}").wait_for(timeout=30_000)

@@ -18,6 +18,7 @@ from admin_data.taxonomy import TAXONOMY
 from console import create_app
 from console.api_clients import APPEALS_CREATE, OPEN311_CREATE, ApiClientStore
 from console.outbox import SETTLE_S, IntakeOutbox, outbox_path
+from external_tasks import appeal
 from external_tasks.appeal import APPEAL_PROCESS
 from tests.admin_console import ConsoleSession, errors_of
 from tests.appeal_driver import unique_phone
@@ -108,15 +109,16 @@ def test_a_request_is_followed_through_its_stages(endpoint, partner_key, appeals
         return wait_until(lambda: (found := client.get_service_request(number))[
             "status_notes"] == notes and found, timeout=60, what=f"{number}: {notes}")
 
-    found = stage_is("待承办单位签收")
+    found = wait_until(lambda: (answer := stage_is("待承办单位签收"))["expected_datetime"] and answer,
+                       timeout=60, what=f"{number}: the completion deadline")
     assert (found["status"], found["service_code"], found["service_name"],
             found["agency_responsible"]) == ("open", CODE, "物业服务", "凤城街道")
     assert found["requested_datetime"].endswith("+08:00") and found["expected_datetime"]
     assert found["address"] == "萧县凤城街道民主路幸福小区 3 栋"
     # Intake as any channel: channel open311, the partner recorded.
-    variables = {variable["name"]: variable["value"] for variable in engine.get(
-        "/history/variable-instance", processInstanceBusinessKey=number,
-        variableNameIn="channel,partner,callerEmail")}
+    root = appeal.family(engine, number)[0]  # (no business-key filter for history variables)
+    variables = appeal.variables_by_instance(engine, [root["id"]], (
+        "channel", "partner", "callerEmail"))[root["id"]]
     assert variables == {"channel": "open311", "partner": PARTNER,
                          "callerEmail": CALLER["email"]}
 

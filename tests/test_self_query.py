@@ -11,6 +11,7 @@ import requests
 
 from console import create_app
 from console.self_query import IP_MISSES, NOT_FOUND, NUMBER_MISSES
+from external_tasks import appeal
 from external_tasks.appeal import APPEAL_PROCESS
 from tests.conftest import wait_until
 
@@ -39,8 +40,10 @@ def ask(settings):
 def submitted(appeals, **fields) -> tuple[str, str]:
     number = appeals.submit(callerName=CALLER_NAME, **fields)
     appeals.task(number, "fengcheng01", "Task_SignForAppeal")
-    phone = appeals.engine.get("/history/variable-instance", processInstanceBusinessKey=number,
-                               variableName="callerPhone")[0]["value"]
+    # (processInstanceBusinessKey is no filter of /history/variable-instance: it is ignored)
+    root = appeal.family(appeals.engine, number)[0]
+    phone = appeal.variables_by_instance(appeals.engine, [root["id"]], ("callerPhone",))[
+        root["id"]]["callerPhone"]
     return number, phone
 
 

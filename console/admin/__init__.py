@@ -18,7 +18,9 @@ from console.admin.files import (FILES, TIME_LIMITS, ChangedMeanwhile, EditableF
                                  fingerprint, preview_deadlines, save)
 from console.admin.store import current_store as store
 from console.api import api, missing_calendar
+from console.errors import error_page
 from admin_data.environment import Settings
+from admin_data.workdays import SHANGHAI
 from admin_data.loader import ConfigFileError, raw_data
 from admin_data.round_trip import updated_content
 from external_tasks.deadlines import DIFFICULTIES, KINDS, URGENCIES
@@ -281,8 +283,10 @@ class TimeLimitSampleSchema(Schema):
     kind = fields.String(load_default="complaint", validate=validate.OneOf(list(KINDS)))
     urgency = fields.String(load_default="normal", validate=validate.OneOf(list(URGENCIES)))
     difficulty = fields.String(load_default="ordinary", validate=validate.OneOf(list(DIFFICULTIES)))
-    receivedAt = fields.AwareDateTime(load_default=None, default_timezone=None, metadata={
-        "description": "受理时间, 空: 现在"})
+    receivedAt = fields.AwareDateTime(
+        format="%Y-%m-%d %H:%M", default_timezone=SHANGHAI, load_default=None,
+        error_messages={"invalid": "应写成 年-月-日 时:分 (北京时间), 如 2026-11-27 09:30"},
+        metadata={"description": "受理时间, 空: 现在"})
 
 
 class GridFormSchema(ReasonSchema):
@@ -374,6 +378,4 @@ def init_admin(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_refused(error: CSRFError):
-        return render_template("admin/error.html", title="请求被拒绝", message=(
-            "表单缺少或带有无效的 CSRF 令牌, 请刷新页面后重试 (CSRF token missing or invalid: "
-            f"{error.description})")), 400
+        return error_page(error)

@@ -57,6 +57,30 @@ def cpu_seconds(settings: Settings) -> dict[str, float]:
     return used
 
 
+#: The JVM's own threads by the start of their names (/proc/<pid>/task/<tid>/comm): compiling
+#: code (a freshly started engine keeps its C2 compiler busy for minutes) and collecting garbage.
+JVM_THREADS = {"compiling (JIT)": ("C1 CompilerThre", "C2 CompilerThre"),
+               "garbage collection": ("GC Thread", "G1 ")}
+
+
+def engine_threads_cpu(settings: Settings) -> dict[str, float]:
+    """CPU seconds the engine's threads have used so far: the JVM's compiler and GC threads
+    (JVM_THREADS) and all others, the engine's own work."""
+    process = stack.running_process(settings, "engine")
+    used = dict.fromkeys([*JVM_THREADS, "engine work"], 0.0)
+    if process is None:
+        return used
+    for thread in process.threads():
+        try:
+            name = Path(f"/proc/{process.pid}/task/{thread.id}/comm").read_text().strip()
+        except OSError:  # the thread ended meanwhile
+            continue
+        kind = next((kind for kind, prefixes in JVM_THREADS.items()
+                     if name.startswith(prefixes)), "engine work")
+        used[kind] += thread.user_time + thread.system_time
+    return used
+
+
 def engine_work(engine: EngineClient) -> dict:
     """The engine's transactions so far, in all and by command."""
     return engine.get("/suban/engine-work")
@@ -68,10 +92,11 @@ class EngineMeter:
     def __init__(self, settings: Settings, engine: EngineClient):
         self.settings = settings
         self.engine = engine
-        self.cpu = self.work = None
+        self.cpu = self.work = self.threads = None
 
     def start(self) -> None:
         self.cpu = cpu_seconds(self.settings)
+        self.threads = engine_threads_cpu(self.settings)
         self.work = engine_work(self.engine)
 
     def report(self, what: str, appeals: int) -> dict[str, float]:
@@ -86,6 +111,10 @@ class EngineMeter:
         top = sorted(((count, name) for name, count in commands.items() if count), reverse=True)
         print(f"{what}: engine CPU {cpu_used.get('engine', 0.0) / appeals * 1000:.0f} ms per "
               f"appeal, engine transactions {transactions / appeals:.1f} per appeal")
+        threads = engine_threads_cpu(self.settings)
+        print("  engine CPU per appeal by thread: " + ", ".join(
+            f"{kind} {(seconds - self.threads[kind]) / appeals * 1000:.0f} ms"
+            for kind, seconds in threads.items()))
         print("  transactions per appeal by command: " + ", ".join(
             f"{name} {count / appeals:.1f}" for count, name in top[:12]))
         return {name: seconds / appeals * 1000 for name, seconds in cpu_used.items()}
@@ -189,7 +218,7 @@ def main() -> None:
     if args.whole_life:
         meter.start()
         began = time.monotonic()
-        run_demo(settings, args.whole_life, progress=False)
+        run_demo(settings, args.whole_life)
         meter.report("whole life, intake → closed", args.whole_life)
         print(f"wall clock (on a loaded machine): {args.whole_life} appeals closed in "
               f"{time.monotonic() - began:.0f} s")

@@ -66,7 +66,7 @@ def fill(settings: Settings, target: int, minutes: float) -> int:
     deadline = time.monotonic() + minutes * 60
     while closed < target and time.monotonic() < deadline:
         began = time.monotonic()
-        run_demo(settings, min(FILL_BATCH, target - closed), seed=closed, progress=False)
+        run_demo(settings, min(FILL_BATCH, target - closed), seed=closed)
         closed = closed_appeals(engine)
         print(f"  history: {closed} closed appeals ({time.monotonic() - began:.0f} s for the "
               "last batch)", flush=True)

@@ -90,7 +90,7 @@ class Settings:
             db_url=env.get("SUBAN_DB_URL") or None,
             db_user=env.get("SUBAN_DB_USER") or None,
             db_password=env.get("SUBAN_DB_PASSWORD") or None,
-            worker_max_tasks=_int(env, "SUBAN_WORKER_MAX_TASKS", 50),
+            worker_max_tasks=_int(env, "SUBAN_WORKER_MAX_TASKS", 100),
             worker_concurrency=_int(env, "SUBAN_WORKER_CONCURRENCY", 8),
             worker_lock_ms=_int(env, "SUBAN_WORKER_LOCK_MS", 60_000),
             worker_long_poll_ms=_int(env, "SUBAN_WORKER_LONG_POLL_MS", 10_000),

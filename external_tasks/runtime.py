@@ -189,18 +189,17 @@ def _handler_for(topic, function, lock_ms, retries, extra_variables) -> Handler:
 
 @dataclasses.dataclass(frozen=True)
 class WorkerOptions:
-    #: Tasks the worker holds at most, running and queued. A fetch asks for the free room once
-    #: it is at least half of that, so a busy worker locks tasks in batches, not one at a time.
-    max_tasks: int = 50
+    #: Tasks the worker holds at most, running and queued: what one fetch may lock.
+    max_tasks: int = 100
     #: Handler threads: they mostly wait on the engine or a gateway, so 8 cost little.
     concurrency: int = 8
     lock_ms: int = 60_000
     long_poll_ms: int = 10_000
-    #: After a fetch that found fewer tasks than it asked for, the next one waits as long as
-    #: GATHER_TASKS tasks take on average, at most this: under load, tasks arriving one by one
-    #: are then locked a few at a time (as a busy engine answers slowly, the wait grows). An
-    #: idle worker's long poll still answers the first arrival at once.
-    gather_max_ms: int = 300
+    #: After a fetch that found fewer tasks than it asked for, the next one starts no sooner
+    #: than this after it, so that tasks arriving one by one under load are locked a few at a
+    #: time (each fetch costs the engine CPU: bench/appeal_intake.py). A long poll that waited
+    #: that long for its task is not followed by a wait: the worker was idle, not busy.
+    gather_ms: int = 30
     retries: int = 3
     backoff_ms: int = 1_000
     backoff_max_ms: int = 300_000
@@ -224,9 +223,6 @@ class HeldTask:
 
 #: Weight of the latest task in the running average of how long a task holds a handler slot.
 TASK_TIME_WEIGHT = 0.2
-#: How many tasks' time a fetch that found few lets new arrivals gather in the engine: with one,
-#: a loaded engine still answered most fetches with a single task (bench/worker_throughput.py).
-GATHER_TASKS = 2
 
 
 class Worker:
@@ -258,11 +254,10 @@ class Worker:
         keeper.start()
         log.info("worker started", extra={"worker_id": self.options.worker_id,
                                           "topics": sorted(self.router.handlers)})
-        failures, gathering_since = 0, None
+        failures, next_fetch = 0, 0.0
         try:
             while not self._stopping.is_set():
-                if gathering_since is not None:
-                    self._stopping.wait(gathering_since + self._gather_s() - time.monotonic())
+                self._stopping.wait(max(0.0, next_fetch - time.monotonic()))
                 wanted = self._await_room()
                 if not wanted:
                     continue
@@ -270,7 +265,8 @@ class Worker:
                 try:
                     tasks = self._fetch(wanted)
                     failures = 0
-                    gathering_since = time.monotonic() if len(tasks) < wanted else None
+                    if len(tasks) < wanted:
+                        next_fetch = fetch_started + self.options.gather_ms / 1000
                 except EngineError as exc:
                     if is_conflict(exc):
                         # A fetch that read an appeal's executions while a branch of it ended
@@ -322,19 +318,19 @@ class Worker:
         return min(self.options.max_tasks, max(self.options.concurrency, within_lock))
 
     def _await_room(self) -> int:
-        """How many tasks to fetch now: nothing until half the capacity is free (or nothing is
-        held), so that a busy worker never asks the engine for one task at a time."""
+        """How many tasks to fetch now: nothing while a fetched task still waits in the queue or
+        every handler slot is busy; then as many as the capacity leaves. An idle or lightly
+        loaded worker so fetches (and long-polls) again at once, with no wait added to a task's
+        way through the process; a busy one fetches only as a slot frees and finds the tasks that
+        came meanwhile together, as the official Java client does by running its batch first."""
         with self._room:
             def room() -> int:
-                capacity = self._capacity()
-                free = capacity - len(self._held)
-                return free if free >= max(1, (capacity + 1) // 2) else 0
+                running = sum(held.started is not None for held in self._held.values())
+                if len(self._held) > running or running >= self.options.concurrency:
+                    return 0
+                return max(0, self._capacity() - len(self._held))
             self._room.wait_for(room, timeout=0.5)
             return room()
-
-    def _gather_s(self) -> float:
-        """How long to let tasks gather in the engine after a fetch that found few."""
-        return min(GATHER_TASKS * (self._task_seconds or 0.0), self.options.gather_max_ms / 1000)
 
     def _hold(self, task: LockedTask, locked_at: float) -> None:
         with self._held_lock:
@@ -342,10 +338,11 @@ class Worker:
 
     def _start(self, task: LockedTask) -> bool:
         """Mark `task` running; False when it was handed back while it waited in the queue."""
-        with self._held_lock:
+        with self._room:
             held = self._held.get(task.id)
             if held is not None:
                 held.started = time.monotonic()
+                self._room.notify()  # the queue may be empty now: time to fetch
             return held is not None
 
     def _drop(self, task: LockedTask, slot_seconds: float) -> None:

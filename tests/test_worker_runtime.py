@@ -452,28 +452,34 @@ def test_sigterm_unlocks_the_queued_tasks_at_once(settings, engine, start_instan
             assert pending == []
 
 
-def test_tasks_arriving_one_by_one_are_gathered_as_long_as_tasks_take(
+def test_a_free_slot_fetches_at_once_and_busy_slots_let_arrivals_gather(
         engine, settings, start_instance, run_worker):
     router = TaskRouter()
+    release = threading.Event()
 
     @router.task("test-echo")
     def echo(title: str):
-        time.sleep(1)  # a task takes 1 s: the worker lets arrivals gather twice that
+        release.wait(30)
         return {"echoed": title}
 
     client = FetchCountingClient(settings.engine_rest_url, settings.worker_user,
                                  settings.worker_password)
-    run_worker(router, client, gather_max_ms=3_000, long_poll_ms=10_000)
+    run_worker(router, client, concurrency=2, long_poll_ms=10_000)
+
+    def running() -> int:
+        return len(engine.get("/external-task", topicName="test-echo", locked="true"))
+    # The idle worker's long poll answers the first arrival; with a slot still free it fetches
+    # again at once and answers the second alone too: no task waits for company.
     first = start_instance("test_echo", {"title": "先到", "count": 1})
-    wait_until(lambda: current_activity(engine, first["id"]) == "Task_Inspect",
-               what="the first task to complete")
-    instances = []
-    for index in range(3):
-        instances.append(start_instance("test_echo", {"title": f"陆续{index}", "count": 1}))
-        time.sleep(0.2)
-    for instance in instances:
+    wait_until(lambda: running() == 1, what="the first task to be fetched")
+    second = start_instance("test_echo", {"title": "后到", "count": 1})
+    wait_until(lambda: running() == 2, what="the second task to be fetched on its own")
+    # Both slots busy: the next arrivals wait in the engine and are fetched together.
+    later = [start_instance("test_echo", {"title": f"陆续{index}", "count": 1})
+             for index in range(3)]
+    assert running() == 2
+    release.set()
+    for instance in (first, second, *later):
         wait_until(lambda: current_activity(engine, instance["id"]) == "Task_Inspect",
                    what="every task to complete")
-    # The idle worker's long poll answers an arrival at once; the next fetch waits as long as
-    # two tasks take and locks the two that came meanwhile together, not one each.
-    assert [got for _, got in client.fetches if got] == [1, 1, 2], client.fetches
+    assert [got for _, got in client.fetches if got] == [1, 1, 3], client.fetches

@@ -11,7 +11,8 @@ Two engines, one after the other, on the ports of the current SUBAN_* settings:
   reused as a fixture: the next run only adds what is missing;
 - an empty one (data folder `data/bench-history-empty`, made afresh each run).
 
-On each it prints the p95 of: intake (submission → the lead unit's 签收 task), the console's
+On each, after `--warm-up` whole-life appeals (so that neither is measured while its JIT compiler
+is busy), it prints the p95 of: intake (submission → the lead unit's 签收 task), the console's
 `GET /api/v1/appeals/<number>`, a unit's Tasklist filter (fengcheng01's 本单位待办, the page of
 15 tasks and the count Tasklist asks for) and the assessment store's incremental sync; then
 the ratio filled / empty, flagged where it exceeds 1.3. Wall-clock figures: on a loaded
@@ -46,7 +47,7 @@ EMPTY = REPO_ROOT / "data" / "bench-history-empty"
 UNIT_USER = "fengcheng01"
 UNIT_FILTER = "本单位待办"
 GROWTH_LIMIT = 1.3
-FILL_BATCH = 25
+FILL_BATCH = 100
 
 
 def settings_for(data_dir: Path) -> Settings:
@@ -83,7 +84,10 @@ def timed(call, samples: int) -> float:
     return percentile(times, .95)
 
 
-def measure(settings: Settings, samples: int) -> dict[str, float]:
+def measure(settings: Settings, samples: int, warm_up: int) -> dict[str, float]:
+    # Both engines first take the same appeals through their whole life: the empty one would
+    # otherwise be measured while its JIT compiler is still busy, the filled one after hours.
+    run_demo(settings, warm_up, seed=int(time.time()))
     engine = EngineClient.as_admin(settings)
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {settings.api_token}"
@@ -133,17 +137,19 @@ def main() -> None:
     parser.add_argument("--fill", type=int, default=10_000, help="closed appeals to reach")
     parser.add_argument("--fill-minutes", type=float, default=60)
     parser.add_argument("--samples", type=int, default=30)
+    parser.add_argument("--warm-up", type=int, default=100, metavar="N",
+                        help="whole-life appeals on each engine before measuring")
     args = parser.parse_args()
 
     reached = {}
 
     def fill_and_measure(settings: Settings) -> dict[str, float]:
         reached["closed"] = fill(settings, args.fill, args.fill_minutes)
-        return measure(settings, args.samples)
+        return measure(settings, args.samples, args.warm_up)
     filled = on_stack(FILLED, fill_and_measure)
     print_figures("filled engine", filled)
     shutil.rmtree(EMPTY, ignore_errors=True)
-    empty = on_stack(EMPTY, lambda settings: measure(settings, args.samples))
+    empty = on_stack(EMPTY, lambda settings: measure(settings, args.samples, args.warm_up))
     print_figures("empty engine", empty)
     print(f"p95, wall clock on this (loaded) machine; filled engine: {reached['closed']} closed "
           f"appeals in its history (target {args.fill})")

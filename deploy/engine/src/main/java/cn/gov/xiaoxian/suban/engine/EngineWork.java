@@ -11,16 +11,12 @@ import jakarta.ws.rs.GET;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
-import jakarta.ws.rs.core.Response.Status;
 
 import org.camunda.bpm.engine.ProcessEngine;
-import org.camunda.bpm.engine.authorization.Groups;
 import org.camunda.bpm.engine.impl.cfg.AbstractProcessEnginePlugin;
 import org.camunda.bpm.engine.impl.cfg.ProcessEngineConfigurationImpl;
-import org.camunda.bpm.engine.impl.identity.Authentication;
 import org.camunda.bpm.engine.impl.interceptor.Command;
 import org.camunda.bpm.engine.impl.interceptor.CommandInterceptor;
-import org.camunda.bpm.engine.rest.exception.InvalidRequestException;
 import org.glassfish.jersey.server.ResourceConfig;
 import org.springframework.boot.autoconfigure.jersey.ResourceConfigCustomizer;
 import org.springframework.stereotype.Component;
@@ -92,12 +88,7 @@ public class EngineWork extends AbstractProcessEnginePlugin implements ResourceC
 
   @GET
   public Map<String, Object> count() {
-    Authentication user = engine.getIdentityService().getCurrentAuthentication();
-    if (user == null || user.getGroupIds() == null
-        || !user.getGroupIds().contains(Groups.CAMUNDA_ADMIN)) {
-      throw new InvalidRequestException(Status.FORBIDDEN,
-          "only administrators may read the engine's work counts");
-    }
+    Administrators.require(engine.getIdentityService(), "read the engine's work counts");
     Map<String, Long> byCommand = new TreeMap<>();
     commands.forEach((name, count) -> byCommand.put(name, count.sum()));
     return Map.of("transactions", transactions.sum(), "commands", byCommand);

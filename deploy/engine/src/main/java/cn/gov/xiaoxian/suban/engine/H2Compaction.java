@@ -82,6 +82,8 @@ public class H2Compaction implements ResourceConfigCustomizer {
   private final AtomicLong rounds = new AtomicLong();
   private final AtomicLong steps = new AtomicLong();
   private ScheduledExecutorService schedule;
+  private MVStore h2Store;
+  private boolean storeLookedUp;
 
   public H2Compaction(DataSource dataSource, IdentityService identityService) {
     this.dataSource = dataSource;
@@ -156,8 +158,17 @@ public class H2Compaction implements ResourceConfigCustomizer {
     }
   }
 
-  /** The H2 store behind the engine's data source, or null when the database is not H2. */
-  private MVStore store() {
+  /** The H2 store behind the engine's data source, or null when the database is not H2: looked
+   * up once, since the engine keeps one database for its life. */
+  private synchronized MVStore store() {
+    if (!storeLookedUp) {
+      h2Store = lookUpStore();
+      storeLookedUp = true;
+    }
+    return h2Store;
+  }
+
+  private MVStore lookUpStore() {
     try (Connection connection = dataSource.getConnection()) {
       if (!connection.isWrapperFor(JdbcConnection.class)) {
         return null;

@@ -41,6 +41,7 @@ from admin_data.environment import Settings  # noqa: E402
 from external_tasks.camunda import EngineClient, parse_engine_date  # noqa: E402
 
 TOWNSHIPS = ("fengcheng", "longhe", "jinping", "huangkou", "yanglou", "shengquan")
+SAMPLE_KIND, SAMPLE_CATEGORY = "complaint", "construction.propertyService"
 
 
 _numbers: dict[str, str] = {}
@@ -137,7 +138,7 @@ def intake(settings: Settings, engine: EngineClient, session: requests.Session, 
     def submit(index: int) -> None:
         sent = dt.datetime.now(dt.timezone.utc)
         response = session.post(f"{settings.console_url}/api/v1/appeals", timeout=30, json={
-            "kind": "complaint", "categoryCode": "construction.propertyService",
+            "kind": SAMPLE_KIND, "categoryCode": SAMPLE_CATEGORY,
             "title": f"基准测试诉求 {index}", "content": "小区楼道垃圾堆积无人清理, 物业不作为",
             "township": TOWNSHIPS[index % len(TOWNSHIPS)],
             # A caller each, as on a real day: one phone for all would make every appeal a

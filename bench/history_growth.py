@@ -18,7 +18,9 @@ On each, after `--warm-up` whole-life appeals (so that neither is measured while
 is busy), it prints the p95 of: intake (submission → the lead unit's 签收 task), the console's
 `GET /api/v1/appeals/<number>`, a unit's Tasklist filter (fengcheng01's 本单位待办, the page of
 15 tasks and the count Tasklist asks for) and the assessment store's incremental sync; then
-the ratio filled / empty, flagged where it exceeds 1.3. Wall-clock figures: on a loaded
+the ratio filled / empty, flagged where it exceeds 1.3. The measured appeals are then worked to
+closure, so that both engines are measured on the same open backlog (the samples only; it
+prints the open appeals before measuring). Wall-clock figures: on a loaded
 machine they carry its noise, so compare ratios of one run.
 """
 from __future__ import annotations
@@ -28,6 +30,7 @@ import os
 import shutil
 import sys
 import time
+import typing
 from pathlib import Path
 
 import requests
@@ -36,10 +39,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from assessment import store  # noqa: E402
 from assessment.sync import OVERLAP, sync  # noqa: E402
-from bench.appeal_intake import intake  # noqa: E402
+from bench.appeal_intake import SAMPLE_CATEGORY, SAMPLE_KIND, TOWNSHIPS, intake  # noqa: E402
 from bench.worker_throughput import percentile  # noqa: E402
 from cli import operations  # noqa: E402
-from console.demo_appeals import run_demo  # noqa: E402
+from console.demo_appeals import Plan, TaskPump, run_demo  # noqa: E402
 from deploy import stack  # noqa: E402
 from admin_data.environment import REPO_ROOT, Settings  # noqa: E402
 from external_tasks.appeal import APPEAL_PROCESS  # noqa: E402
@@ -80,6 +83,22 @@ def fill(settings: Settings, target: int, minutes: float) -> tuple[int, int]:
     return closed, closed - before
 
 
+def open_appeals(engine: EngineClient) -> int:
+    return engine.get("/history/process-instance/count", processDefinitionKey=APPEAL_PROCESS,
+                      unfinished="true")["count"]
+
+
+def close(settings: Settings, numbers: typing.Iterable[str]) -> None:
+    """Works the measured appeals through their whole life: left open, they would pile up in
+    the fixture run after run, and the sync (which reads every open appeal) and the Tasklist
+    filter would be measured on a larger backlog than the empty engine's. The pump works tasks
+    by plan; township and category only matter at registration."""
+    engine = EngineClient(settings.engine_rest_url, settings.admin_user,
+                          settings.admin_password, timeout_s=180)
+    TaskPump(engine, {number: Plan(SAMPLE_KIND, SAMPLE_CATEGORY, TOWNSHIPS[0])
+                      for number in numbers}).run(lambda closed: None)
+
+
 def timed(call, samples: int) -> float:
     """p95 in ms of `samples` calls of `call`."""
     times = []
@@ -97,6 +116,7 @@ def measure(settings: Settings, samples: int, warm_up: int) -> dict[str, float]:
     engine = EngineClient.as_admin(settings)
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {settings.api_token}"
+    print(f"  {open_appeals(engine)} open appeals before the measurement", flush=True)
     # Bring the assessment store up to date first: what follows is the incremental sync.
     store_path = store.store_path(settings)
     sync(engine, store_path)
@@ -117,6 +137,7 @@ def measure(settings: Settings, samples: int, warm_up: int) -> dict[str, float]:
         unit.get(f"/filter/{unit_filter['id']}/count")
     figures[f"Tasklist filter {UNIT_FILTER} ({UNIT_USER})"] = timed(tasklist_page, samples)
     figures["incremental assessment sync"] = timed(lambda: sync(engine, store_path), 5)
+    close(settings, submitted)
     return figures
 
 

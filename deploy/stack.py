@@ -162,10 +162,13 @@ def running_process(settings: Settings, name: str) -> psutil.Process | None:
     try:
         record = json.loads(record_path.read_text())
         process = psutil.Process(record["pid"])
-        if abs(process.create_time() - record["create_time"]) > 1:
-            return None  # the pid was reused by another program
         if process.status() == psutil.STATUS_ZOMBIE:
             _reap(process.pid)
+            return None
+        # The command line tells whether the pid was reused by another program. Not the start
+        # time: psutil derives it from the wall clock, and a clock step (time sync) moved it by
+        # 34 s on a running engine, which `down` then took for gone.
+        if process.cmdline() != record["command"]:
             return None
         return process
     except (FileNotFoundError, ValueError, KeyError, psutil.NoSuchProcess, psutil.AccessDenied):
@@ -209,7 +212,7 @@ def start(settings: Settings, item: Component) -> tuple[psutil.Process, bool]:
                                  stderr=subprocess.STDOUT, start_new_session=True)
     process = psutil.Process(popen.pid)
     _record_path(settings, item.name).write_text(json.dumps(
-        {"pid": popen.pid, "create_time": process.create_time(), "command": command}))
+        {"pid": popen.pid, "command": command}))
     say(f"starting the {item.title} (pid {popen.pid}, log {log_path}) ...")
     _wait_healthy(settings, item, process, log_path)
     return process, True

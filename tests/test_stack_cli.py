@@ -1,4 +1,5 @@
 """`suban up` / `down` / `status` as an operator runs them: a second, separate stack."""
+import json
 import os
 import shutil
 import sys
@@ -104,3 +105,23 @@ def test_missing_maven_says_what_to_install(tmp_path, monkeypatch):
                         lambda tool: None if tool == "mvn" else real_which(tool))
     with pytest.raises(stack.StackError, match="'mvn' was not found.*apt-get install maven"):
         stack.build_engine("camunda")
+
+
+def test_a_recorded_process_is_known_by_its_command_not_its_start_time(tmp_path):
+    """psutil derives a process's start time from the wall clock: a clock step moved it on a
+    running engine, and `down` took the engine for gone. A pid now used by another command is
+    still not ours."""
+    own = stack_settings(tmp_path / "records")
+    own.run_dir.mkdir(parents=True)
+    command = [sys.executable, "-c", "import time; time.sleep(60)"]
+    sleeper = psutil.Popen(command)
+    try:
+        record = stack._record_path(own, "workers")
+        record.write_text(json.dumps({"pid": sleeper.pid, "command": command,
+                                      "create_time": sleeper.create_time() - 34}))
+        assert stack.running_process(own, "workers").pid == sleeper.pid
+        record.write_text(json.dumps({"pid": sleeper.pid, "command": [*command, "other"]}))
+        assert stack.running_process(own, "workers") is None
+    finally:
+        sleeper.kill()
+        sleeper.wait()

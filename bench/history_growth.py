@@ -72,8 +72,7 @@ def closed_appeals(engine: EngineClient) -> int:
 def fill(settings: Settings, target: int, minutes: float) -> tuple[int, int]:
     """Closes whole-life appeals until the history holds `target` or the time is up; returns
     the closed appeals in the history and how many of them this call added."""
-    engine = EngineClient(settings.engine_rest_url, settings.admin_user,
-                          settings.admin_password, timeout_s=180)
+    engine = EngineClient.as_admin(settings, timeout_s=180)
     closed = before = closed_appeals(engine)
     deadline = time.monotonic() + minutes * 60
     while closed < target and time.monotonic() < deadline:
@@ -97,8 +96,7 @@ def close(settings: Settings, numbers: typing.Iterable[str]) -> None:
     the fixture run after run, and the sync (which reads every open appeal) and the Tasklist
     filter would be measured on a larger backlog than the empty engine's. The pump works tasks
     by plan; township and category only matter at registration."""
-    engine = EngineClient(settings.engine_rest_url, settings.admin_user,
-                          settings.admin_password, timeout_s=180)
+    engine = EngineClient.as_admin(settings, timeout_s=180)
     TaskPump(engine, {number: Plan(SAMPLE_KIND, SAMPLE_CATEGORY, TOWNSHIPS[0])
                       for number in numbers}).run(lambda closed: None)
 

@@ -1,6 +1,7 @@
 """Does an appeal cost more when the engine's history holds many closed appeals?
 
     .venv/bin/python bench/history_growth.py [--fill 10000] [--fill-minutes 60] [--samples 30]
+        [--postgres PORT]
 
 Two engines, one after the other, on the ports of the current SUBAN_* settings:
 
@@ -14,6 +15,11 @@ Two engines, one after the other, on the ports of the current SUBAN_* settings:
   hundred times faster than a county;
 - an empty one (data folder `data/bench-history-empty`, made afresh each run).
 
+With `--postgres PORT` both engines run on PostgreSQL clusters of the bench's own (Debian's
+binaries, on that port of 127.0.0.1, see `deploy/postgres.py`) instead of H2: the filled
+one's cluster is kept in `data/bench-history-pg/postgres` as its fixture, the empty one's is
+made afresh and deleted after.
+
 On each, after `--warm-up` whole-life appeals (so that neither is measured while its JIT compiler
 is busy), it prints the p95 of: intake (submission → the lead unit's 签收 task), the console's
 `GET /api/v1/appeals/<number>`, a unit's Tasklist filter (fengcheng01's 本单位待办, the page of
@@ -26,6 +32,7 @@ machine they carry its noise, so compare ratios of one run.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import sys
@@ -44,12 +51,15 @@ from bench.worker_throughput import percentile  # noqa: E402
 from cli import operations  # noqa: E402
 from console.demo_appeals import Plan, TaskPump, run_demo  # noqa: E402
 from deploy import stack  # noqa: E402
+from deploy.postgres import LocalPostgres  # noqa: E402
 from admin_data.environment import REPO_ROOT, Settings  # noqa: E402
 from external_tasks.appeal import APPEAL_PROCESS  # noqa: E402
 from external_tasks.camunda import EngineClient  # noqa: E402
 
 FILLED = REPO_ROOT / "data" / "bench-history"
 EMPTY = REPO_ROOT / "data" / "bench-history-empty"
+FILLED_ON_POSTGRES = REPO_ROOT / "data" / "bench-history-pg"
+EMPTY_ON_POSTGRES = REPO_ROOT / "data" / "bench-history-pg-empty"
 UNIT_USER = "fengcheng01"
 UNIT_FILTER = "本单位待办"
 GROWTH_LIMIT = 1.3
@@ -60,8 +70,16 @@ QUICK_CALLS = 100
 FILL_BATCH = 100
 
 
-def settings_for(data_dir: Path) -> Settings:
-    return Settings.from_env(os.environ | {"SUBAN_DATA_DIR": str(data_dir)})
+@contextlib.contextmanager
+def database(data_dir: Path, postgres_port: int | None) -> typing.Iterator[dict[str, str]]:
+    """The engine's database variables: none for its H2 file in `data_dir`, or a PostgreSQL
+    cluster of the bench's own, kept in the filled engine's folder as part of its fixture."""
+    if postgres_port is None:
+        yield {}
+        return
+    kept_in = data_dir / "postgres" if data_dir == FILLED_ON_POSTGRES else None
+    with LocalPostgres(postgres_port, kept_in=kept_in) as cluster:
+        yield cluster.engine_env()
 
 
 def closed_appeals(engine: EngineClient) -> int:
@@ -144,17 +162,19 @@ def measure(settings: Settings, samples: int, warm_up: int) -> dict[str, float]:
     return figures
 
 
-def on_stack(data_dir: Path, work) -> dict[str, float]:
-    settings = settings_for(data_dir)
-    try:
-        operations.up(settings)
-    except stack.StackError as error:  # on a loaded machine a part may start slowly
-        print(f"  {error}; starting again", flush=True)
-        operations.up(settings)
-    try:
-        return work(settings)
-    finally:
-        operations.down(settings)
+def on_stack(data_dir: Path, postgres_port: int | None, work) -> dict[str, float]:
+    with database(data_dir, postgres_port) as database_env:
+        settings = Settings.from_env(os.environ | {"SUBAN_DATA_DIR": str(data_dir)}
+                                     | database_env)
+        try:
+            operations.up(settings)
+        except stack.StackError as error:  # on a loaded machine a part may start slowly
+            print(f"  {error}; starting again", flush=True)
+            operations.up(settings)
+        try:
+            return work(settings)
+        finally:
+            operations.down(settings)
 
 
 def print_figures(what: str, figures: dict[str, float]) -> None:
@@ -169,7 +189,12 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=30)
     parser.add_argument("--warm-up", type=int, default=100, metavar="N",
                         help="whole-life appeals on each engine before measuring")
+    parser.add_argument("--postgres", type=int, metavar="PORT",
+                        help="run both engines on PostgreSQL clusters of the bench's own, on "
+                             "this port")
     args = parser.parse_args()
+    filled_dir, empty_dir = ((FILLED_ON_POSTGRES, EMPTY_ON_POSTGRES) if args.postgres
+                             else (FILLED, EMPTY))
 
     reached = {}
 
@@ -182,13 +207,15 @@ def main() -> None:
                   "window", flush=True)
             time.sleep(OVERLAP.total_seconds())
         return measure(settings, args.samples, args.warm_up)
-    filled = on_stack(FILLED, fill_and_measure)
+    filled = on_stack(filled_dir, args.postgres, fill_and_measure)
     print_figures("filled engine", filled)
-    shutil.rmtree(EMPTY, ignore_errors=True)
-    empty = on_stack(EMPTY, lambda settings: measure(settings, args.samples, args.warm_up))
+    shutil.rmtree(empty_dir, ignore_errors=True)
+    empty = on_stack(empty_dir, args.postgres,
+                     lambda settings: measure(settings, args.samples, args.warm_up))
     print_figures("empty engine", empty)
-    print(f"p95, wall clock on this (loaded) machine; filled engine: {reached['closed']} closed "
-          f"appeals in its history (target {args.fill})")
+    print(f"p95, wall clock on this (loaded) machine, {'PostgreSQL' if args.postgres else 'H2'}; "
+          f"filled engine: {reached['closed']} closed appeals in its history "
+          f"(target {args.fill})")
     print(f"{'':44} {'empty':>9} {'filled':>9} {'ratio':>6}")
     for what, before in empty.items():
         ratio = filled[what] / max(before, 0.001)

@@ -1,5 +1,6 @@
-"""A throw-away PostgreSQL cluster for tests and benchmarks: Debian's `postgresql` binaries,
-initdb and pg_ctl in a temporary folder, on a free port of 127.0.0.1, never the system service.
+"""A PostgreSQL cluster of our own for tests and benchmarks: Debian's `postgresql` binaries,
+initdb and pg_ctl in a folder of ours (temporary, or kept as a bench fixture), on a port of
+127.0.0.1, never the system service.
 
 PostgreSQL refuses to run as root; as root (CI, the developers' machines) the cluster runs as
 the `postgres` account the Debian package creates, in a folder handed to it.
@@ -26,13 +27,16 @@ def bin_dir() -> Path | None:
     return found[-1].parent if found else None
 
 
-class ThrowawayPostgres:
-    """`with ThrowawayPostgres(port) as db:` a running cluster with database `db.name`, owned by
-    `db.user`, password-checked on 127.0.0.1; stopped and deleted on exit."""
+class LocalPostgres:
+    """`with LocalPostgres(port) as db:` a running cluster with database `db.name`, owned by
+    `db.user`, password-checked on 127.0.0.1; stopped on exit. Without `kept_in` it lives in a
+    temporary folder, deleted on exit; with it, in that folder, made on the first start and
+    started again with its data on the next."""
 
     def __init__(self, port: int, name: str = "suban", user: str = "suban",
-                 password: str = "suban-test"):
+                 password: str = "suban-test", kept_in: Path | None = None):
         self.port, self.name, self.user, self.password = port, name, user, password
+        self.kept_in = kept_in
         self.folder: Path | None = None
 
     @property
@@ -58,22 +62,31 @@ class ThrowawayPostgres:
             raise StackError(f"PostgreSQL {tool} failed ({result.returncode}): "
                              f"{(result.stderr or result.stdout).strip()[-2000:]}")
 
-    def start(self) -> "ThrowawayPostgres":
-        self.folder = Path(tempfile.mkdtemp(prefix="suban-pg-"))
+    def start(self) -> "LocalPostgres":
+        if self.kept_in is None:
+            self.folder = Path(tempfile.mkdtemp(prefix="suban-pg-"))
+        else:
+            self.folder = self.kept_in
+            self.folder.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0:
             shutil.chown(self.folder, SERVICE_ACCOUNT, SERVICE_ACCOUNT)
-        data, password_file = self.folder / "data", self.folder / "password"
-        password_file.write_text(self.password)
-        if os.geteuid() == 0:
-            shutil.chown(password_file, SERVICE_ACCOUNT, SERVICE_ACCOUNT)
-        self._run("initdb", "-D", str(data), "-U", self.user, "--pwfile", str(password_file),
-                  "--auth", "scram-sha-256", "--encoding", "UTF8", "--locale", "C")
+        data = self.folder / "data"
+        made = not data.exists()
+        if made:
+            password_file = self.folder / "password"
+            password_file.write_text(self.password)
+            if os.geteuid() == 0:
+                shutil.chown(password_file, SERVICE_ACCOUNT, SERVICE_ACCOUNT)
+            self._run("initdb", "-D", str(data), "-U", self.user, "--pwfile",
+                      str(password_file), "--auth", "scram-sha-256", "--encoding", "UTF8",
+                      "--locale", "C")
         # Sockets in the cluster's own folder: /var/run/postgresql belongs to the system service.
         self._run("pg_ctl", "-D", str(data), "-l", str(self.folder / "server.log"), "-w",
                   "-t", "60", "-o", f"-p {self.port} -c listen_addresses=127.0.0.1 "
                   f"-k {self.folder} -c max_connections=200", "start")
-        self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user,
-                  self.name)
+        if made:
+            self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user,
+                      self.name)
         return self
 
     def stop(self) -> None:
@@ -84,10 +97,11 @@ class ThrowawayPostgres:
                 self._run("pg_ctl", "-D", str(self.folder / "data"), "-m", "fast", "-w",
                           "stop")
         finally:
-            shutil.rmtree(self.folder, ignore_errors=True)
+            if self.kept_in is None:
+                shutil.rmtree(self.folder, ignore_errors=True)
             self.folder = None
 
-    def __enter__(self) -> "ThrowawayPostgres":
+    def __enter__(self) -> "LocalPostgres":
         try:
             return self.start()
         except BaseException:

@@ -15,7 +15,7 @@ from console.appeals import INTAKE_FORM
 from console.form_schema import form_schema
 from cli import operations
 from deploy import stack
-from deploy.postgres import ThrowawayPostgres
+from deploy.postgres import LocalPostgres
 from admin_data.environment import Settings
 from external_tasks.appeal import APPEAL_PROCESS
 from external_tasks.camunda import EngineClient, to_typed_map
@@ -135,7 +135,7 @@ def engine_nodes(folder: Path, count: int, **env: str) -> Iterator[list[Settings
     """`count` engine nodes, each with its workers and data folder (as on hosts of their own),
     on one throw-away PostgreSQL database. The first node creates the schema and gets the models
     and the directory; the others join it after."""
-    with ThrowawayPostgres(free_port()) as database:
+    with LocalPostgres(free_port()) as database:
         nodes = [stack_settings(folder / f"node{index}", **database.engine_env(), **env)
                  for index in range(1, count + 1)]
         try:

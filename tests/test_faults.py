@@ -15,7 +15,7 @@ from connectors import Outbox, sent_log_path
 from console.outbox import IntakeOutbox, SETTLE_S, STARTED, outbox_path
 from cli import operations
 from deploy import stack
-from deploy.postgres import ThrowawayPostgres
+from deploy.postgres import LocalPostgres
 from admin_data.environment import Settings
 from tests.appeal_driver import unique_phone
 from tests.appeal_load import (
@@ -36,9 +36,8 @@ FAST_WORKERS = {"SUBAN_WORKER_LOCK_MS": "4000", "SUBAN_WORKER_LONG_POLL_MS": "20
 @pytest.fixture(scope="module")
 def own_stack(tmp_path_factory, sms_gateway) -> Settings:
     """Engine and console of this module; each test starts the workers it needs. PostgreSQL,
-    as in production: the demo's H2 file keeps commits of the last 0.5 s (its WRITE_DELAY) in
-    memory, so a kill -9 loses appeals the engine had acknowledged."""
-    with ThrowawayPostgres(free_port()) as database:
+    as in production (the README holds real appeals on PostgreSQL, the H2 file is the demo's)."""
+    with LocalPostgres(free_port()) as database:
         settings = stack_settings(tmp_path_factory.mktemp("faults"), **database.engine_env(),
                                   **FAST_WORKERS)
         try:

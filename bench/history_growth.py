@@ -71,14 +71,14 @@ FILL_BATCH = 100
 
 
 @contextlib.contextmanager
-def database(data_dir: Path, postgres_port: int | None) -> typing.Iterator[dict[str, str]]:
+def database(data_dir: Path, postgres_port: int | None,
+             kept: bool) -> typing.Iterator[dict[str, str]]:
     """The engine's database variables: none for its H2 file in `data_dir`, or a PostgreSQL
-    cluster of the bench's own, kept in the filled engine's folder as part of its fixture."""
+    cluster of the bench's own, `kept` in `data_dir` as part of a fixture or thrown away."""
     if postgres_port is None:
         yield {}
         return
-    kept_in = data_dir / "postgres" if data_dir == FILLED_ON_POSTGRES else None
-    with LocalPostgres(postgres_port, kept_in=kept_in) as cluster:
+    with LocalPostgres(postgres_port, kept_in=data_dir / "postgres" if kept else None) as cluster:
         yield cluster.engine_env()
 
 
@@ -162,8 +162,8 @@ def measure(settings: Settings, samples: int, warm_up: int) -> dict[str, float]:
     return figures
 
 
-def on_stack(data_dir: Path, postgres_port: int | None, work) -> dict[str, float]:
-    with database(data_dir, postgres_port) as database_env:
+def on_stack(data_dir: Path, postgres_port: int | None, kept: bool, work) -> dict[str, float]:
+    with database(data_dir, postgres_port, kept) as database_env:
         settings = Settings.from_env(os.environ | {"SUBAN_DATA_DIR": str(data_dir)}
                                      | database_env)
         try:
@@ -207,10 +207,10 @@ def main() -> None:
                   "window", flush=True)
             time.sleep(OVERLAP.total_seconds())
         return measure(settings, args.samples, args.warm_up)
-    filled = on_stack(filled_dir, args.postgres, fill_and_measure)
+    filled = on_stack(filled_dir, args.postgres, True, fill_and_measure)
     print_figures("filled engine", filled)
     shutil.rmtree(empty_dir, ignore_errors=True)
-    empty = on_stack(empty_dir, args.postgres,
+    empty = on_stack(empty_dir, args.postgres, False,
                      lambda settings: measure(settings, args.samples, args.warm_up))
     print_figures("empty engine", empty)
     print(f"p95, wall clock on this (loaded) machine, {'PostgreSQL' if args.postgres else 'H2'}; "
